@@ -1,0 +1,230 @@
+// Device ceilings: measured with the same Timer (L2-flushed, event-timed) as everything else.
+#include "bench/bench_ceilings.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "bench/bench_peers.hpp"
+#include "jit/errors.hpp"
+#include "jit/util/ceiling_params.cuh"
+#include "runtime/codegen.hpp"
+#include "runtime/launcher.hpp"
+#include "testing/device.hpp"
+
+namespace jit::bench {
+
+namespace {
+
+constexpr int kMmaChains = 8;
+constexpr int kMmaBlocksPerSm = 2;
+constexpr int kThreads = 256;
+constexpr long long kMmaIters = 16384;
+
+struct Summary {
+  const char* name;
+  const char* what;
+  const char* peers_h200;  // PEERS.md's H200 figure
+};
+const Summary kSummaries[] = {
+    {"hbm", "HBM copy (read+write), best of kernel and memcpy", "~4300 GB/s (H100 ~3000)"},
+    {"bf16_gemm", "dense BF16, cuBLAS 8192^3", "770-812 TFLOP/s"},
+    {"fp8_gemm", "dense FP8 e4m3, cuBLASLt row-wise scaled, best shape", "1452 TFLOP/s"},
+    {"mma_bf16", "mma.sync BF16 m16n8k16, registers only", "640 TFLOP/s"},
+    {"mma_e4m3", "mma.sync e4m3 m16n8k32, registers only", "1500 TFLOP/s"},
+    {"mma_s8", "mma.sync s8 m16n8k32, registers only", "1254 TOP/s"},
+};
+
+CeilingRecord mma_rate(Timer& timer, const DeviceSpec& dev, DType t) {
+  detail::TemplateArgs args;
+  args.add("T", t).add("CHAINS", kMmaChains);
+  const detail::KernelSource src = detail::render_instantiation("jit/util/ceilings.cuh", "jit::util::mma_rate_kernel",
+                                                                "jit::util::MmaRateParams", args);
+  CUfunction fn = Runtime::global().load_kernel(timer.stream(), src.stub, src.name_expr);
+  detail::LaunchDims d;
+  d.grid[0] = static_cast<unsigned>(dev.num_sms * kMmaBlocksPerSm);
+  d.block[0] = kThreads;
+  testing::DeviceBuffer out(static_cast<std::size_t>(d.grid[0]) * kThreads * sizeof(float));
+  util::MmaRateParams p{out.as<float>(), kMmaIters, 12345u};
+  const Call call = [&](CUstream s) { detail::launch_kernel(fn, d, p, s, "mma_rate_kernel"); };
+  timer.first_call_ms(call);
+  const Timing tm = timer.measure(call);
+  const int flops = t == DType::bf16 ? 2 * 16 * 8 * 16 : 2 * 16 * 8 * 32;
+  const double total = static_cast<double>(d.grid[0]) * (kThreads / 32) * kMmaIters * kMmaChains * flops;
+  CeilingRecord r;
+  r.name = std::string("mma_") + dtype_name(t);
+  r.value = total / (tm.gpu.median * 1e-6) / 1e12;
+  r.unit = t == DType::s8 ? "TOP/s" : "TFLOP/s";
+  r.how = fmt::format("{} blocks x {} threads, {} chains x {} iters per warp", d.grid[0], kThreads, kMmaChains,
+                      kMmaIters);
+  r.us = tm.gpu;
+  return r;
+}
+
+std::vector<CeilingRecord> hbm_copy(Timer& timer, const DeviceSpec& dev) {
+  std::size_t free_b = 0, total_b = 0;
+  TEST_CU(cuMemGetInfo(&free_b, &total_b));
+  const std::size_t bytes = std::min<std::size_t>(std::size_t{1} << 30, free_b / 4) / 16 * 16;
+  testing::DeviceBuffer src(bytes), dst(bytes);
+  testing::fill_bytes(timer.stream(), src.get(), 0x5a, bytes);
+  detail::TemplateArgs args;
+  args.add("UNROLL", 4);
+  const detail::KernelSource ks =
+      detail::render_instantiation("jit/util/ceilings.cuh", "jit::util::hbm_copy_kernel", "jit::util::CopyParams", args);
+  CUfunction fn = Runtime::global().load_kernel(timer.stream(), ks.stub, ks.name_expr);
+  detail::LaunchDims d;
+  d.grid[0] = static_cast<unsigned>(dev.num_sms * 8);
+  d.block[0] = kThreads;
+  util::CopyParams p{src.get(), dst.get(), static_cast<i64>(bytes / 16)};
+  std::vector<CeilingRecord> out;
+  const auto record = [&](const char* name, const Call& call, const std::string& how) {
+    timer.first_call_ms(call);
+    const Timing tm = timer.measure(call);
+    out.push_back({name, 2.0 * bytes / (tm.gpu.median * 1e-6) / 1e9, "GB/s", how, tm.gpu});
+  };
+  record("hbm_copy_kernel", [&](CUstream s) { detail::launch_kernel(fn, d, p, s, "hbm_copy_kernel"); },
+         fmt::format("{} MiB, {} blocks x {} threads, 4 x 16 B in flight per thread", bytes >> 20, d.grid[0], kThreads));
+  record("hbm_memcpy",
+         [&](CUstream s) {
+           TEST_CU(cuMemcpyDtoDAsync(reinterpret_cast<CUdeviceptr>(dst.get()), reinterpret_cast<CUdeviceptr>(src.get()),
+                                     bytes, s));
+         },
+         fmt::format("cuMemcpyDtoDAsync {} MiB", bytes >> 20));
+  return out;
+}
+
+// One cuBLAS GEMM through the peer machinery (random operands, no check: a ceiling, not a result).
+CeilingRecord blas_gemm(Timer& timer, const DeviceSpec& dev, PeerId id, const char* recipe, i64 m, i64 n, i64 k) {
+  testing::ProblemSpec spec;
+  spec.rows = {static_cast<int>(m)};
+  spec.n = n;
+  spec.k = k;
+  const Recipe r = parse_recipe(recipe);
+  spec = peer_spec(spec, r);
+  const PeerPlan plan = plan_peer(id, r, spec, dev.cc_major, dev.cc_minor);
+  testing::GpuProblem problem(spec, timer.stream());
+  std::unique_ptr<PeerRun> run = prepare_peer(plan, problem, timer.stream());
+  const Call call = [&](CUstream s) { run->enqueue(s); };
+  timer.first_call_ms(call);
+  const Timing tm = timer.measure(call);
+  CeilingRecord c;
+  c.name = fmt::format("{} {}x{}x{}", plan.name, m, n, k);
+  c.value = problem.flops() / (tm.gpu.median * 1e-6) / 1e12;
+  c.unit = "TFLOP/s";
+  c.how = plan.computes + (run->algo().empty() ? "" : "; " + run->algo());
+  c.us = tm.gpu;
+  return c;
+}
+
+void add_best(std::vector<CeilingRecord>& out, const char* name, const std::vector<CeilingRecord>& from) {
+  if (from.empty()) return;
+  const auto best = std::max_element(from.begin(), from.end(),
+                                     [](const CeilingRecord& a, const CeilingRecord& b) { return a.value < b.value; });
+  CeilingRecord s = *best;
+  s.how = best->name + ": " + best->how;
+  s.name = name;
+  out.insert(out.end(), from.begin(), from.end());
+  out.push_back(s);
+}
+
+}  // namespace
+
+double Ceilings::compute_tflops(DType ab) const {
+  switch (ab) {
+    case DType::bf16:
+    case DType::fp16: return bf16_tflops > 0 ? bf16_tflops : mma_bf16;
+    case DType::e4m3: return fp8_tflops > 0 ? fp8_tflops : mma_e4m3;
+    case DType::s8: return mma_s8;
+    case DType::fp32: return 0;
+  }
+  return 0;
+}
+
+Ceilings ceilings_from(const std::vector<CeilingRecord>& records, const std::string& source) {
+  Ceilings c;
+  c.source = source;
+  for (const CeilingRecord& r : records) {
+    if (r.name == "hbm") c.hbm_gbs = r.value;
+    if (r.name == "bf16_gemm") c.bf16_tflops = r.value;
+    if (r.name == "fp8_gemm") c.fp8_tflops = r.value;
+    if (r.name == "mma_bf16") c.mma_bf16 = r.value;
+    if (r.name == "mma_e4m3") c.mma_e4m3 = r.value;
+    if (r.name == "mma_s8") c.mma_s8 = r.value;
+  }
+  return c;
+}
+
+Ceilings load_ceilings(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InvalidArgument("ceilings-from", "cannot read '" + path + "'");
+  std::vector<CeilingRecord> records;
+  std::string line;
+  while (std::getline(in, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || j.value("type", "") != "ceiling") continue;
+    CeilingRecord r;
+    r.name = j.value("name", "");
+    r.value = j.value("value", 0.0);
+    r.unit = j.value("unit", "");
+    records.push_back(r);  // later records override earlier ones in ceilings_from
+  }
+  return ceilings_from(records, path);
+}
+
+nlohmann::ordered_json to_json(const CeilingRecord& r) {
+  return {{"type", "ceiling"}, {"name", r.name},          {"value", r.value},       {"unit", r.unit},
+          {"how", r.how},      {"us_median", r.us.median}, {"us_min", r.us.min},     {"us_max", r.us.max},
+          {"us_p10", r.us.p10}, {"us_p90", r.us.p90},      {"iters", r.us.n}};
+}
+
+Roof roofline(double flops, double bytes, double us, DType ab, const Ceilings& c) {
+  Roof r;
+  const double peak = c.compute_tflops(ab);
+  const double t_compute = peak > 0 ? flops / (peak * 1e12) : 0;
+  const double t_memory = c.hbm_gbs > 0 ? bytes / (c.hbm_gbs * 1e9) : 0;
+  if (us <= 0 || (t_compute <= 0 && t_memory <= 0)) return r;
+  r.bound = t_compute >= t_memory ? 'C' : 'M';
+  r.pct = std::max(t_compute, t_memory) / (us * 1e-6) * 100.0;
+  return r;
+}
+
+std::vector<CeilingRecord> measure_ceilings(Timer& timer, const DeviceSpec& dev) {
+  std::vector<CeilingRecord> out;
+  add_best(out, "hbm", hbm_copy(timer, dev));
+  out.push_back(mma_rate(timer, dev, DType::bf16));
+  if (dev.cc_major * 10 + dev.cc_minor >= 89) out.push_back(mma_rate(timer, dev, DType::e4m3));
+  out.push_back(mma_rate(timer, dev, DType::s8));
+  if (!have_cublas()) return out;
+  std::vector<CeilingRecord> bf16, fp8;
+  bf16.push_back(blas_gemm(timer, dev, PeerId::cublas, "bf16", 8192, 8192, 8192));
+  add_best(out, "bf16_gemm", bf16);
+  if (dev.cc_major >= 9) {
+    const i64 shapes[][3] = {{8192, 8192, 8192}, {4096, 7168, 16384}, {8192, 7168, 16384}, {4096, 24576, 1536}};
+    for (const auto& s : shapes) fp8.push_back(blas_gemm(timer, dev, PeerId::fp8_row, "fp8-row", s[0], s[1], s[2]));
+    add_best(out, "fp8_gemm", fp8);
+  }
+  return out;
+}
+
+std::string format_ceilings(const std::vector<CeilingRecord>& records, const std::string& device_name) {
+  std::string s = fmt::format("\n== device ceilings · {} ==\n{:<56} {:>14}  {:<9} {}\n", device_name, "what",
+                              "measured", "", "PEERS.md (H200)");
+  for (const Summary& sum : kSummaries) {
+    const auto it = std::find_if(records.rbegin(), records.rend(), [&](const CeilingRecord& r) { return r.name == sum.name; });
+    if (it == records.rend()) {
+      s += fmt::format("{:<56} {:>14}  {:<9} {}\n", sum.what, "not measured", "", sum.peers_h200);
+      continue;
+    }
+    s += fmt::format("{:<56} {:>14.0f}  {:<9} {}\n", sum.what, it->value, it->unit, sum.peers_h200);
+  }
+  s += "details:\n";
+  for (const CeilingRecord& r : records) {
+    const bool summary = std::any_of(std::begin(kSummaries), std::end(kSummaries),
+                                     [&](const Summary& x) { return r.name == x.name; });
+    if (!summary) s += fmt::format("  {:<40} {:>8.0f} {:<8} median {:.1f} us  {}\n", r.name, r.value, r.unit, r.us.median, r.how);
+  }
+  return s;
+}
+
+}  // namespace jit::bench

@@ -1,0 +1,209 @@
+// jitgemm-overhead: what the JIT costs. A program, not a test.
+//   1. cold compile time per kernel (median over distinct configs; NVRTC, cache off) -- no GPU needed
+//   2. disk-hit time: read + verify an entry (no GPU), and a first call in a fresh runtime that
+//      finds its kernel on disk (GPU: includes cuModuleLoadData)
+//   3. in-memory-hit host overhead per call, entry to cuLaunchKernelEx return, next to a bare
+//      cuLaunchKernel of an empty kernel (GPU)
+// Usage: build/jitgemm-overhead [--families reference,sm80,sm90]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "bench/suite.hpp"
+#include "cache/store.hpp"
+#include "jit/jitgemm.hpp"
+#include "testing/device.hpp"
+#include "testing/problem.hpp"
+
+using namespace jit;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::vector<Family> parse_families(int argc, char** argv) {
+  std::vector<Family> out = {Family::reference, Family::sm80, Family::sm90};
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == "--families") {
+      out.clear();
+      std::string s = argv[i + 1];
+      for (std::size_t p = 0; p <= s.size();) {
+        std::size_t e = s.find(',', p);
+        if (e == std::string::npos) e = s.size();
+        out.push_back(parse_family(s.substr(p, e - p)));
+        p = e + 1;
+      }
+    }
+  return out;
+}
+
+// Distinct problems: the demo, moe and dense suites in bf16 and fp8, plus a few reference kinds.
+std::vector<ProblemDesc> problems() {
+  std::vector<ProblemDesc> out;
+  for (const char* suite : {"demo", "deepgemm-dense", "moe-contiguous", "moe-masked", "odd"})
+    for (const char* recipe : {"bf16", "fp8"})
+      for (const auto& shape : bench::load_suite(suite).shapes)
+        out.push_back(bench::make_desc(bench::make_spec(shape, bench::parse_recipe(recipe))));
+  return out;
+}
+
+void cold_compiles(const std::vector<Family>& families) {
+  std::printf("\n1. cold compile per kernel (NVRTC, cache off, this machine: %u cores)\n",
+              std::thread::hardware_concurrency());
+  for (const char* arch : {"sm_80", "sm_90a"}) {
+    for (Family fam : families) {
+      Options o = Options::from_env();
+      o.cache_mode = CacheMode::off;
+      o.log_level = LogLevel::error;
+      Runtime rt(o);
+      GemmOptions go;
+      go.family = fam;
+      std::vector<double> secs;
+      int unsupported = 0;
+      for (const auto& p : problems()) {
+        auto r = rt.precompile(p, flagship_device(arch), go);
+        if (r.status == PrecompileResult::Status::compiled) secs.push_back(r.seconds);
+        if (r.status == PrecompileResult::Status::unsupported) ++unsupported;
+        if (r.status == PrecompileResult::Status::failed) std::printf("   FAILED: %s\n", r.error.c_str());
+      }
+      if (secs.empty()) {
+        std::printf("   %-7s %-9s nothing to compile (%d unsupported)\n", arch, family_name(fam), unsupported);
+        continue;
+      }
+      std::printf("   %-7s %-9s %3zu distinct kernels: median %.0f ms, min %.0f, max %.0f\n", arch,
+                  family_name(fam), secs.size(), 1e3 * median(secs), 1e3 * *std::min_element(secs.begin(), secs.end()),
+                  1e3 * *std::max_element(secs.begin(), secs.end()));
+    }
+  }
+}
+
+void disk_reads() {
+  std::printf("\n2a. disk hit without a GPU: read + verify one entry\n");
+  const std::string dir = (std::filesystem::temp_directory_path() / "jitgemm-overhead-cache").string();
+  std::filesystem::remove_all(dir);
+  Options o = Options::from_env();
+  o.cache_dir = dir;
+  o.log_level = LogLevel::error;
+  {
+    Runtime rt(o);
+    GemmOptions go;
+    go.family = Family::reference;
+    for (const auto& p : problems()) rt.precompile(p, flagship_device("sm_90a"), go);
+  }
+  detail::Logger log(LogLevel::off);
+  cache::DiskCache disk(dir, CacheMode::read, log);
+  std::vector<double> ms;
+  for (const auto& e : disk.list(false)) {
+    cache::Digest key;
+    cache::Digest::parse(e.key, &key);
+    auto t0 = Clock::now();
+    auto loaded = disk.load(key);
+    ms.push_back(ms_since(t0));
+  }
+  std::printf("   %zu entries: median %.3f ms\n", ms.size(), median(ms));
+  std::filesystem::remove_all(dir);
+}
+
+void gpu_overheads(const std::vector<Family>& families) {
+  testing::use_device();
+  testing::Stream stream;
+  const std::string dir = (std::filesystem::temp_directory_path() / "jitgemm-overhead-gpu").string();
+  std::filesystem::remove_all(dir);
+  Options o = Options::from_env();
+  o.cache_dir = dir;
+  o.log_level = LogLevel::error;
+
+  // A small problem: the GPU finishes each call in microseconds, so the launch queue never fills.
+  testing::ProblemSpec spec;
+  spec.layout = Layout::masked;
+  spec.rows = {64, 64};
+  spec.max_m = 64;
+  spec.n = 128;
+  spec.k = 128;
+  testing::GpuProblem p(spec, stream);
+  const GroupedGemmArgs args = p.grouped_args();
+
+  std::printf("\n2b. disk hit with a GPU: first call of a fresh runtime, kernel on disk (ms)\n");
+  std::printf("3.  in-memory hit: host time per call, entry to cuLaunchKernelEx return (us)\n");
+  for (Family fam : families) {
+    GemmOptions go;
+    go.family = fam;
+    try {
+      Runtime warm(o);
+      warm.grouped_gemm(args, stream, go);  // compiles into the disk cache
+    } catch (const Unsupported& e) {
+      std::printf("   %-9s unsupported for this problem here\n", family_name(fam));
+      continue;
+    }
+    stream.sync();
+    std::vector<double> first;
+    for (int i = 0; i < 5; ++i) {
+      Runtime fresh(o);
+      auto t0 = Clock::now();
+      fresh.grouped_gemm(args, stream, go);
+      first.push_back(ms_since(t0));
+      stream.sync();
+    }
+    Runtime rt(o);
+    rt.grouped_gemm(args, stream, go);
+    stream.sync();
+    std::vector<double> per_call;
+    for (int rep = 0; rep < 20; ++rep) {
+      constexpr int kCalls = 200;
+      auto t0 = Clock::now();
+      for (int i = 0; i < kCalls; ++i) rt.grouped_gemm(args, stream, go);
+      per_call.push_back(ms_since(t0) * 1e3 / kCalls);
+      stream.sync();
+    }
+    std::printf("   %-9s disk-hit first call: median %.2f ms | hot call: median %.2f us (min %.2f)\n",
+                family_name(fam), median(first), median(per_call),
+                *std::min_element(per_call.begin(), per_call.end()));
+  }
+
+  // Baseline: a bare driver launch of an empty kernel.
+  CUfunction empty = Runtime::global().load_kernel(
+      stream, "extern \"C\" __global__ void jitgemm_empty_kernel() {}\n", "&jitgemm_empty_kernel");
+  std::vector<double> bare;
+  for (int rep = 0; rep < 20; ++rep) {
+    constexpr int kCalls = 200;
+    auto t0 = Clock::now();
+    for (int i = 0; i < kCalls; ++i) TEST_CU(cuLaunchKernel(empty, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr));
+    bare.push_back(ms_since(t0) * 1e3 / kCalls);
+    stream.sync();
+  }
+  std::printf("   bare cuLaunchKernel of an empty kernel: median %.2f us\n", median(bare));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const auto families = parse_families(argc, argv);
+    cold_compiles(families);
+    disk_reads();
+    if (!testing::gpu_available()) {
+      std::printf("\nno GPU (%s): skipping the GPU measurements (2b, 3)\n", testing::gpu_unavailable_reason().c_str());
+      return 0;
+    }
+    gpu_overheads(families);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "jitgemm-overhead: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,10 @@
+# cmake -DROOT=<repo> -DOUT=<file.cpp> -P embed_suites.cmake: bench/suites/NAME.shapes -> "NAME".
+include(${CMAKE_CURRENT_LIST_DIR}/embed_files.cmake)
+file(GLOB paths ${ROOT}/bench/suites/*.shapes)
+list(SORT paths)
+set(names "")
+foreach(p ${paths})
+  get_filename_component(n ${p} NAME_WE)
+  list(APPEND names ${n})
+endforeach()
+embed_files(OUT ${OUT} FUNCTION embedded_suites NAMES ${names} PATHS ${paths})

@@ -1,0 +1,38 @@
+// cp.async (sm_80+): asynchronous 16-byte global->shared copies that bypass the register file,
+// tracked per thread in commit groups. The multistage pipelines of the mma.sync families are built
+// from these four wrappers (PTX ISA, "Data Movement and Conversion Instructions: cp.async").
+#pragma once
+
+#include <jit/types.hpp>
+
+namespace jit::ptx {
+
+// The 32-bit shared-window address of a generic pointer into shared memory (what cp.async,
+// ldmatrix and friends take).
+__device__ __forceinline__ u32 smem_address(const void* p) {
+  return static_cast<u32>(__cvta_generic_to_shared(p));
+}
+
+// cp.async.cg.shared.global: copies 16 bytes, caching in L2 only (.cg: each tile is read once
+// per CTA, so L1 would only evict). `src_bytes` < 16 zero-fills the rest; 0 reads nothing, which
+// is how tails are predicated without a branch (the address must still be a valid one).
+// .L2::128B asks L2 to fetch the whole 128-byte line, so the neighbouring K chunk is warm.
+__device__ __forceinline__ void cp_async_16(u32 dst, const void* src, u32 src_bytes) {
+  asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16, %2;\n"
+               :: "r"(dst), "l"(src), "r"(src_bytes) : "memory");
+}
+
+// cp.async.commit_group: closes the group of this thread's cp.async issued since the last commit.
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+
+// cp.async.wait_group N: waits until at most N of this thread's most recent groups are pending.
+// Other threads' copies become visible only after a barrier (__syncthreads) that follows.
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  static_assert(N >= 0 && N < 32, "cp.async.wait_group takes a small immediate");
+  asm volatile("cp.async.wait_group %0;\n" :: "n"(N) : "memory");
+}
+
+}  // namespace jit::ptx

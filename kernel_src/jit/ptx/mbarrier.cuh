@@ -1,0 +1,88 @@
+// mbarrier (sm_90): the shared-memory barriers of the TMA pipelines. A barrier completes a phase
+// when its pending arrivals reach zero AND its transaction count (bytes announced with expect_tx,
+// retired by TMA's complete_tx) is back at zero; waiters test the parity of the phase they need.
+// PTX ISA, "Parallel Synchronization and Communication Instructions: mbarrier".
+#pragma once
+
+#include <jit/types.hpp>
+
+namespace jit::ptx {
+
+// mbarrier.init: `count` arrivals complete a phase. Done by one thread before any use; the
+// init must be made visible (fence_mbarrier_init / fence_view_async_shared, then a barrier).
+__device__ __forceinline__ void mbarrier_init(u32 bar, u32 count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(bar), "r"(count) : "memory");
+}
+
+// fence.mbarrier_init.release.cluster: makes this thread's mbarrier.init visible to the other CTAs
+// of the cluster (their TMA multicasts and remote arrivals target our barriers).
+__device__ __forceinline__ void fence_mbarrier_init() {
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+}
+
+// mbarrier.arrive (release, CTA scope): one arrival on a local barrier.
+__device__ __forceinline__ void mbarrier_arrive(u32 bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory");
+}
+
+// mbarrier.arrive.expect_tx: one arrival that also announces `bytes` of TMA traffic for the
+// current phase. The phase cannot complete before those bytes land, whichever comes first.
+__device__ __forceinline__ void mbarrier_arrive_expect_tx(u32 bar, u32 bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n"
+               :: "r"(bar), "r"(bytes) : "memory");
+}
+
+// mapa.shared::cluster: the cluster-window address of the same shared variable in CTA `rank`.
+__device__ __forceinline__ u32 map_shared_rank(u32 addr, u32 rank) {
+  u32 r;
+  asm("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(addr), "r"(rank));
+  return r;
+}
+
+// mbarrier.arrive.release.cluster on a barrier of CTA `rank` of the cluster (its own rank too):
+// how a consumer tells both producers of a multicast pair that a stage is free.
+__device__ __forceinline__ void mbarrier_arrive_cluster(u32 bar, u32 rank) {
+  asm volatile(
+      "{\n"
+      ".reg .b32 remote;\n"
+      "mapa.shared::cluster.u32 remote, %0, %1;\n"
+      "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n"
+      "}\n" :: "r"(bar), "r"(rank) : "memory");
+}
+
+// mbarrier.try_wait.parity: true once the phase of parity `phase` has completed. try_wait (not
+// test_wait) lets the hardware suspend the thread for a while instead of spinning hot.
+__device__ __forceinline__ bool mbarrier_try_wait(u32 bar, u32 phase) {
+  u32 done;
+  asm volatile(
+      "{\n"
+      ".reg .pred p;\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+      "selp.u32 %0, 1, 0, p;\n"
+      "}\n" : "=r"(done) : "r"(bar), "r"(phase) : "memory");
+  return done != 0;
+}
+
+// Blocks until the phase of parity `phase` has completed. Acquire semantics (CTA scope): data
+// the phase guarded -- TMA bytes, or plain stores released by the arrivals -- is visible after.
+__device__ __forceinline__ void mbarrier_wait(u32 bar, u32 phase) {
+  while (!mbarrier_try_wait(bar, phase)) {
+  }
+}
+
+// The same wait with cluster-scope acquire: for barriers that remote CTAs arrive on (the empty
+// barriers of a multicast pipeline), so the peer's reads of our shared memory are ordered before
+// the TMA writes that follow.
+__device__ __forceinline__ void mbarrier_wait_cluster(u32 bar, u32 phase) {
+  u32 done = 0;
+  while (!done) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;\n"
+        "selp.u32 %0, 1, 0, p;\n"
+        "}\n" : "=r"(done) : "r"(bar), "r"(phase) : "memory");
+  }
+}
+
+}  // namespace jit::ptx

@@ -1,0 +1,160 @@
+// The sm80 GEMM: cp.async multistage pipeline -> swizzled shared memory -> ldmatrix -> mma.sync
+// m16n8k16 (bf16/fp16, fp32 accumulation) -> vectorised epilogue, on a persistent grid that walks
+// the tiles of every layout through the shared TileScheduler. Runs on sm_80 and every later arch
+// (only sm_80 instructions), which is how Hopper tests it.
+//
+// NOTES:
+// - CTA tile BLOCK_M x BLOCK_N, split over WARPS_M x WARPS_N warps of (BLOCK_M/WARPS_M) x
+//   (BLOCK_N/WARPS_N); each warp owns MT x NT m16n8 accumulators.
+// - Pipeline: STAGES-1 K blocks are in flight while one is consumed; a stage is refilled right
+//   after the barrier that retires it. Fragments are double-buffered in registers: the ldmatrix of
+//   K step s+1 is issued before (A) or among (B) the MMAs of step s, so shared-memory latency
+//   hides behind them.
+// - Tails: rows past the tile's valid rows (next expert, padding, end of A/B) and K chunks past K
+//   are zero-filled by cp.async and never read; the epilogue writes only valid rows and columns.
+#pragma once
+
+#include <jit/common/scheduler.cuh>
+#include <jit/ptx/cp_async.cuh>
+#include <jit/ptx/ldmatrix.cuh>
+#include <jit/ptx/mma_sm80.cuh>
+#include <jit/sm80/epilogue.cuh>
+#include <jit/sm80/params.cuh>
+#include <jit/sm80/smem_layout.cuh>
+
+namespace jit::sm80 {
+
+template <int BLOCK_M, int BLOCK_N, int BLOCK_K, int WARPS_M, int STAGES>
+struct alignas(kSmemAlign) SharedStorage {
+  struct Stage {
+    u16 a[BLOCK_M * BLOCK_K];  // swizzled, see smem_layout.cuh
+    u16 b[BLOCK_N * BLOCK_K];
+  };
+  union {
+    Stage stages[STAGES];
+    float epilogue[WARPS_M * 16][epilogue_row_floats(BLOCK_N)];
+  };
+};
+
+template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int BLOCK_K,
+          int WARPS_M, int WARPS_N, int STAGES, int CTAS_PER_SM, int SWIZZLE_N>
+__global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kernel(const Params p) {
+  constexpr int kThreads = WARPS_M * WARPS_N * 32;
+  constexpr int WM = BLOCK_M / WARPS_M, WN = BLOCK_N / WARPS_N;
+  constexpr int MT = WM / 16, NT = WN / 8, KSTEPS = BLOCK_K / 16;
+  static_assert(AB == DType::bf16 || AB == DType::fp16, "mma.sync m16n8k16 takes bf16 or fp16");
+  static_assert(WM % 16 == 0 && WN % 16 == 0, "a warp tile is a multiple of 16 x 16");
+  static_assert(BLOCK_M % WARPS_M == 0 && BLOCK_N % WARPS_N == 0, "warps must tile the CTA tile");
+  static_assert(STAGES >= 2, "a pipeline needs two stages");
+  static_assert(KSTEPS % 2 == 0, "register double-buffering alternates per K step");
+  using Smem = SharedStorage<BLOCK_M, BLOCK_N, BLOCK_K, WARPS_M, STAGES>;
+  static_assert(sizeof(Smem) == smem_bytes(BLOCK_M, BLOCK_N, BLOCK_K, WARPS_M, STAGES),
+                "the host's smem_bytes must match the layout");
+  constexpr u32 kStageBytes = sizeof(typename Smem::Stage);
+  constexpr u32 kBOffset = BLOCK_M * BLOCK_K * 2;  // B part within a stage
+  constexpr int kRow16 = 16 * BLOCK_K * 2;          // bytes of 16 operand rows
+
+  extern __shared__ __align__(kSmemAlign) unsigned char smem_raw[];
+  Smem& smem = *reinterpret_cast<Smem*>(smem_raw);
+  const u32 smem_base = ptx::smem_address(smem_raw);
+
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int warp_m = warp / WARPS_N, warp_n = warp % WARPS_N;
+  const FragmentOffsets<BLOCK_K> frag(warp_m * WM, warp_n * WN, lane);
+  const int num_k_blocks = (p.k + BLOCK_K - 1) / BLOCK_K;
+
+  TileScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N> sched(p.m, p.n, p.num_groups, p.groups);
+  Tile tile;
+  while (sched.next(tile)) {
+    const int col0 = tile.n_block * BLOCK_N;
+    const i64 a_batch = L == Layout::masked ? tile.group * p.batch_a : 0;
+    const TileLoader<BLOCK_M, BLOCK_K, kThreads> load_a(
+        static_cast<const u16*>(p.a) + a_batch + tile.row0 * p.lda, p.lda, tile.rows, tid);
+    const TileLoader<BLOCK_N, BLOCK_K, kThreads> load_b(
+        static_cast<const u16*>(p.b) + tile.group * p.batch_b + col0 * p.ldb, p.ldb, p.n - col0, tid);
+
+    // Prologue: K blocks 0 .. STAGES-2 in flight (one commit group each, empty past K).
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+      if (s < num_k_blocks) {
+        load_a.load(smem_base + s * kStageBytes, s * BLOCK_K, p.k);
+        load_b.load(smem_base + s * kStageBytes + kBOffset, s * BLOCK_K, p.k);
+      }
+      ptx::cp_async_commit();
+    }
+    ptx::cp_async_wait<STAGES - 2>();
+    __syncthreads();
+
+    float acc[MT][NT][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) acc[mt][nt][j] = 0.f;
+
+    // A fragments are double-buffered; B fragments are refilled pair by pair as soon as the MMAs
+    // of the current K step are done with them (N-outer order), which saves NT*2 registers.
+    u32 fa[2][MT][4], fb[NT][2];
+    auto load_a_fragments = [&](int buf, u32 stage, int ks) {
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) ptx::ldmatrix_x4(fa[buf][mt], stage + frag.a[ks] + mt * kRow16);
+    };
+    auto load_b_pair = [&](int np, u32 stage, int ks) {
+      u32 r[4];
+      ptx::ldmatrix_x4(r, stage + kBOffset + frag.b[ks] + np * kRow16);
+      fb[2 * np][0] = r[0], fb[2 * np][1] = r[1];
+      fb[2 * np + 1][0] = r[2], fb[2 * np + 1][1] = r[3];
+    };
+
+    int read_stage = 0, write_stage = STAGES - 1;
+    u32 read_addr = smem_base;
+    load_a_fragments(0, read_addr, 0);
+#pragma unroll
+    for (int np = 0; np < NT / 2; ++np) load_b_pair(np, read_addr, 0);
+    for (int kb = 0; kb < num_k_blocks; ++kb) {
+#pragma unroll
+      for (int ks = 0; ks < KSTEPS; ++ks) {
+        if (ks == KSTEPS - 1) {
+          // Next K block: wait for its copies, and the barrier also retires the stage that was
+          // read last iteration, which the refill below (next ks == 0) overwrites.
+          ptx::cp_async_wait<STAGES - 2>();
+          __syncthreads();
+          read_stage = read_stage + 1 == STAGES ? 0 : read_stage + 1;
+          read_addr = smem_base + read_stage * kStageBytes;
+        }
+        const int next_ks = (ks + 1) % KSTEPS;
+        load_a_fragments((ks + 1) % 2, read_addr, next_ks);
+        if (ks == 0) {
+          const int kb_load = kb + STAGES - 1;
+          if (kb_load < num_k_blocks) {
+            const u32 w = smem_base + write_stage * kStageBytes;
+            load_a.load(w, kb_load * BLOCK_K, p.k);
+            load_b.load(w + kBOffset, kb_load * BLOCK_K, p.k);
+          }
+          ptx::cp_async_commit();
+          write_stage = write_stage + 1 == STAGES ? 0 : write_stage + 1;
+        }
+#pragma unroll
+        for (int np = 0; np < NT / 2; ++np) {
+          // Serpentine over M so consecutive MMAs share an operand register.
+#pragma unroll
+          for (int mt = 0; mt < MT; ++mt) {
+            const int n0 = 2 * np + (mt % 2), n1 = 2 * np + 1 - (mt % 2);
+            ptx::mma_m16n8k16_f32<AB>(acc[mt][n0], fa[ks % 2][mt], fb[n0]);
+            ptx::mma_m16n8k16_f32<AB>(acc[mt][n1], fa[ks % 2][mt], fb[n1]);
+          }
+          load_b_pair(np, read_addr, next_ks);
+        }
+      }
+    }
+
+    // Drain: the remaining groups are empty, but other warps may still read the last stage.
+    ptx::cp_async_wait<0>();
+    __syncthreads();
+    store_tile<D, L, HAS_C, C, BLOCK_M, BLOCK_N, WARPS_M, WARPS_N>(p, sched, tile, acc,
+                                                                  &smem.epilogue[0][0]);
+  }
+}
+
+}  // namespace jit::sm80

@@ -1,0 +1,43 @@
+// Parameters and shared-memory sizing of the sm80 GEMM (cp.async + ldmatrix + mma.sync). Plain
+// C++: the host runtime includes this header too, so launch code, the smem opt-in and the kernel's
+// SharedStorage agree by construction (the kernel static_asserts its sizeof against smem_bytes).
+#pragma once
+
+#include <jit/types.hpp>
+
+namespace jit::sm80 {
+
+using u16 = unsigned short;  // raw bf16/fp16 bits: the operands are only moved, never converted
+
+struct Params {
+  const void* a;  // bf16/fp16, K-major; masked: [G][m][K]
+  const void* b;  // [G][N][K]
+  const void* c;  // optional accumulator input (HAS_C), D's shape, fp32 or D's dtype
+  void* d;
+  const int* groups;  // m_indices, group_offsets or masked_m, by layout; null for dense
+  i64 lda, ldb, ldc, ldd;                  // elements between rows
+  i64 batch_a, batch_b, batch_c, batch_d;  // elements between groups (A/C/D: masked only)
+  int m, n, k, num_groups;                 // m: total rows, or max_m when masked
+};
+
+// Every operand row of a stage is BLOCK_K 16-bit elements; the epilogue stages fp32 accumulators
+// of one 16-row slice per warp row, padded by 8 floats so fragment stores hit distinct banks.
+constexpr int kElemBytes = 2;
+constexpr int kSmemAlign = 128;
+
+constexpr int stage_bytes(int block_m, int block_n, int block_k) {
+  return (block_m + block_n) * block_k * kElemBytes;
+}
+constexpr int epilogue_row_floats(int block_n) { return (block_n + 31) / 32 * 32 + 8; }
+constexpr int epilogue_bytes(int warps_m, int block_n) {
+  return warps_m * 16 * epilogue_row_floats(block_n) * 4;
+}
+constexpr int round_up_smem(int bytes) { return (bytes + kSmemAlign - 1) / kSmemAlign * kSmemAlign; }
+// The dynamic shared memory of one CTA: the pipeline and the epilogue staging share the space.
+constexpr int smem_bytes(int block_m, int block_n, int block_k, int warps_m, int stages) {
+  const int pipe = stages * stage_bytes(block_m, block_n, block_k);
+  const int epi = epilogue_bytes(warps_m, block_n);
+  return round_up_smem(pipe > epi ? pipe : epi);
+}
+
+}  // namespace jit::sm80

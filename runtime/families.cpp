@@ -1,0 +1,17 @@
+// The registry of kernel families, in order of preference for Family::automatic.
+#include "runtime/family.hpp"
+
+namespace jit::detail {
+
+const KernelFamily& sm80_family();
+const KernelFamily& reference_family();
+
+std::span<const KernelFamily* const> kernel_families() {
+  static const KernelFamily* const all[] = {
+      &sm80_family(),       // BF16/FP16 on sm_80+: cp.async + ldmatrix + mma.sync
+      &reference_family(),  // the oracle; never picked automatically
+  };
+  return all;
+}
+
+}  // namespace jit::detail

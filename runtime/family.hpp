@@ -1,0 +1,64 @@
+// The interface every kernel family implements: heuristics (choose), codegen (render) and launch.
+// Families are stateless singletons; a KernelConfig is the value passed between the layers.
+#pragma once
+
+#include <cuda.h>
+
+#include <array>
+#include <functional>
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "jit/gemm.hpp"
+#include "jit/runtime.hpp"
+#include "runtime/nvrtc_compiler.hpp"
+
+namespace jit::detail {
+
+// A family's chosen kernel: which family and kernel template (`kernel`), and up to 30 integer
+// constants the family defines. Trivially copyable: it is the in-memory table's key.
+struct KernelConfig {
+  Family family = Family::automatic;
+  int kernel = 0;
+  std::array<int, 30> v{};
+  bool operator==(const KernelConfig&) const = default;
+};
+
+struct KernelConfigHash {
+  std::size_t operator()(const KernelConfig& c) const noexcept;
+};
+
+struct LaunchDims {
+  unsigned grid[3] = {1, 1, 1};
+  unsigned block[3] = {1, 1, 1};
+  unsigned cluster[3] = {1, 1, 1};
+  unsigned smem = 0;  // dynamic shared memory bytes
+};
+
+class KernelFamily {
+ public:
+  virtual ~KernelFamily() = default;
+  virtual Family family() const = 0;
+  virtual const char* name() const = 0;  // "reference", "sm80", "sm90_fp8", ...
+  // nullptr when this family can run `p` on `dev`, else why not (a static string).
+  virtual const char* unsupported(const ProblemDesc& p, const DeviceSpec& dev) const = 0;
+  // Heuristics. Cheap, no allocation unless `forced` (a "NAME=value,..." config) is given.
+  virtual KernelConfig choose(const ProblemDesc& p, const DeviceSpec& dev, const char* forced,
+                              const GemmOptions& opts) const = 0;
+  virtual std::string describe(const KernelConfig& c) const = 0;  // printable, for logs and metadata
+  virtual KernelSource render(const KernelConfig& c) const = 0;   // codegen
+  virtual unsigned dynamic_smem(const KernelConfig& c) const = 0;
+  // Builds the kernel's parameters from normalized args and launches on `stream`.
+  virtual void launch(CUfunction fn, const KernelConfig& c, const GroupedGemmArgs& args,
+                      const DeviceSpec& dev, CUstream stream) const = 0;
+};
+
+// Every family, in order of preference for Family::automatic.
+std::span<const KernelFamily* const> kernel_families();
+
+// "A=1,B=2" -> calls set(name, value) for each; throws InvalidArgument("config", ...) on bad syntax.
+void parse_forced_config(const char* text,
+                         const std::function<bool(const std::string&, int)>& set);
+
+}  // namespace jit::detail

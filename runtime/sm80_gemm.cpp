@@ -1,0 +1,365 @@
+// The sm80 family: heuristics (a tile config per shape, layout and device), codegen and launch of
+// kernel_src/jit/sm80/gemm.cuh (cp.async + ldmatrix + mma.sync m16n8k16, BF16/FP16 in, BF16/FP16/
+// FP32 out). Only sm_80 instructions, so it runs on every arch from sm_80 on.
+//
+// NOTES on the heuristics: every candidate is scored by an estimate of its run time in SM cycles,
+// max(compute, memory, pipeline latency) + per-tile overhead, and the smallest wins (ties: the
+// earlier, larger-tile candidate).
+// - compute: the busiest SM runs ceil(tiles / grid) tiles per CTA, times the CTAs sharing it, at
+//   the MMA rate of the arch, lowered when shared memory (ldmatrix reads + cp.async writes per
+//   FLOP, 128 B/clk/SM) or too few independent MMAs per SM cannot keep the tensor cores fed.
+//   Waves and last-wave utilisation come out of the ceil: 133 tiles on 132 SMs cost two waves.
+// - memory: unique bytes over HBM, and every tile's operand reads over L2 (small tiles re-read A
+//   and B many times: what makes tiny tiles lose on decode shapes).
+// - latency: a CTA keeps STAGES-1 K blocks in flight, so it needs ~latency/(STAGES-1) cycles per
+//   K block however fast the rest is: what makes deep pipelines and many CTAs win on memory-bound
+//   shapes (M <= 128, decode experts) where B must stream at full HBM bandwidth.
+// Row counts come from the host: M (dense), M/G (contiguous: the split is on the device), and
+// expected_m (masked) -- so BLOCK_M follows the expected rows per expert.
+#include "runtime/sm80_gemm.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+#include "jit/errors.hpp"
+#include "jit/sm80/params.cuh"
+#include "runtime/codegen.hpp"
+#include "runtime/family.hpp"
+#include "runtime/launcher.hpp"
+
+namespace jit::detail {
+
+namespace sm80_gemm {
+
+namespace {
+
+// Compute-bound shapes want 64x64 warp tiles (the most MMA per ldmatrix byte that fits in 255
+// registers); memory-bound ones want many CTAs with deep pipelines. Stages are sized so that each
+// entry fits somewhere; check_config drops what does not fit the device.
+constexpr TileConfig kCandidates[] = {
+    {128, 256, 32, 2, 4, 4, 1, 8},  // 96 KB: the large-shape workhorse on every arch
+    {256, 128, 32, 4, 2, 4, 1, 8},  // 96 KB: same, for N not a multiple of 256 (not m_indices)
+    {128, 256, 64, 2, 4, 3, 1, 8},  // 144 KB: A100/H100, half the barriers
+    {128, 128, 64, 2, 2, 3, 2, 8},  // 96 KB: two per SM on H100, finer waves
+    {64, 256, 32, 1, 4, 4, 2, 8},   // 80 KB: 64-row experts / M=64 with 64x64 warp tiles
+    {64, 128, 64, 2, 2, 4, 2, 8},   // 96 KB
+    {64, 64, 64, 2, 2, 4, 3, 8},    // 64 KB: small problems, more CTAs
+    {32, 128, 64, 1, 4, 4, 2, 8},   // 80 KB: few rows per expert
+    {32, 128, 64, 1, 4, 5, 2, 8},   // 100 KB: deeper, where smem allows
+    {32, 64, 64, 1, 4, 6, 3, 8},    // 72 KB
+    {16, 128, 64, 1, 4, 4, 2, 8},   // 72 KB: decode (<= 16 rows per expert)
+    {16, 128, 64, 1, 4, 6, 2, 8},   // 108 KB: decode, deeper, where smem allows
+    {16, 64, 64, 1, 4, 8, 2, 8},    // 80 KB: decode, twice the CTAs
+};
+
+struct Machine {
+  double mma;  // mma.sync fp32-accumulate FLOP per clock per SM
+  double hbm;  // DRAM bytes per clock (whole device)
+};
+
+Machine machine(const DeviceSpec& d) {
+  if (d.cc_major == 8 && d.cc_minor == 0) return {2048, 1400};  // A100: 312 TFLOP/s, 2 TB/s
+  if (d.cc_major == 8 && d.cc_minor == 9) return {1024, 350};   // L40S-class, GDDR6
+  if (d.cc_major == 8) return {1024, 400};                      // GA10x: half-rate fp32 accumulate
+  return {2560, 1900};  // Hopper and later via mma.sync: ~640 TFLOP/s measured, 3.35 TB/s
+}
+
+constexpr double kSmemBytesPerClock = 128;  // per SM
+constexpr double kL2BytesPerClockPerSm = 40;
+constexpr double kMemoryLatency = 1000;     // cycles from cp.async issue to data, under load
+constexpr double kTileOverhead = 1000;      // prologue fill + scheduling, per tile
+
+int max_threads_per_sm(const DeviceSpec& d) {
+  return d.cc_major == 8 && (d.cc_minor == 6 || d.cc_minor == 7 || d.cc_minor == 9) ? 1536 : 2048;
+}
+
+int threads(const TileConfig& c) { return c.warps_m * c.warps_n * 32; }
+
+int smem(const TileConfig& c) {
+  return sm80::smem_bytes(c.block_m, c.block_n, c.block_k, c.warps_m, c.stages);
+}
+
+// Live registers of the main loop: accumulators, double-buffered A and single B fragments, plus
+// addressing and scheduler state (measured ~50 on sm_80..sm_90a).
+int estimated_registers(const TileConfig& c) {
+  const int mt = c.block_m / c.warps_m / 16, nt = c.block_n / c.warps_n / 8;
+  return mt * nt * 4 + mt * 8 + nt * 2 + 56;
+}
+
+// The loader's rules (kernel_src/jit/sm80/smem_layout.cuh, TileLoader) for a [rows][BLOCK_K] tile.
+bool loader_ok(int rows, int block_k, int nthreads) {
+  const int per_row = block_k / 8, chunks = rows * per_row;
+  if (chunks % nthreads != 0) return chunks < nthreads;
+  return chunks == nthreads || (nthreads / per_row) % 16 == 0;
+}
+
+// Rows per expert the heuristics plan for, and how many experts have them.
+void planned_rows(const ProblemDesc& p, double* rows, double* groups) {
+  switch (p.layout) {
+    case Layout::dense: *rows = double(p.m), *groups = 1; break;
+    case Layout::contiguous_indices:
+    case Layout::contiguous_offsets:
+      *groups = p.num_groups;
+      *rows = std::max(1.0, double(p.m) / p.num_groups);
+      break;
+    case Layout::masked:
+      *groups = p.num_groups;
+      *rows = double(p.expected_m > 0 ? std::min<std::int64_t>(p.expected_m, p.m) : p.m);
+      *rows = std::max(1.0, *rows);
+      break;
+  }
+}
+
+// The scheduler's upper bound on tiles (scheduler_max_tiles in kernel_src/jit/common/scheduler.cuh,
+// which the host cannot include: it is device code).
+std::int64_t max_tiles(const TileConfig& c, Layout l, std::int64_t m, std::int64_t n, int groups) {
+  const std::int64_t nb = (n + c.block_n - 1) / c.block_n, mb = (m + c.block_m - 1) / c.block_m;
+  if (l == Layout::contiguous_offsets) return (mb + groups) * nb;
+  if (l == Layout::masked) return std::int64_t{groups} * mb * nb;
+  return mb * nb;
+}
+
+}  // namespace
+
+std::string to_string(const TileConfig& c) {
+  return fmt::format("BLOCK_M={},BLOCK_N={},BLOCK_K={},WARPS_M={},WARPS_N={},STAGES={},CTAS_PER_SM={},SWIZZLE_N={}",
+                     c.block_m, c.block_n, c.block_k, c.warps_m, c.warps_n, c.stages, c.ctas_per_sm,
+                     c.swizzle_n);
+}
+
+std::span<const TileConfig> candidate_configs() { return kCandidates; }
+
+int occupancy(const TileConfig& c, const DeviceSpec& dev) {
+  // Each CTA also holds 1 KB of system shared memory; an SM has the opt-in limit plus that 1 KB.
+  const int by_smem = (dev.smem_per_block_optin + 1024) / (smem(c) + 1024);
+  const int by_threads = max_threads_per_sm(dev) / threads(c);
+  return std::max(0, std::min({c.ctas_per_sm, by_smem, by_threads}));
+}
+
+std::string check_config(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
+  const int warps = c.warps_m * c.warps_n;
+  if (c.block_k != 32 && c.block_k != 64) return "BLOCK_K must be 32 or 64 (the swizzled stage rows)";
+  if (c.warps_m < 1 || c.warps_n < 1 || warps > 8) return "WARPS_M x WARPS_N must be 1 to 8 warps";
+  if (c.block_m < 16 || c.block_m > 256 || c.block_n < 16 || c.block_n > 256)
+    return "BLOCK_M and BLOCK_N must be in [16, 256]";
+  if (c.block_m % (16 * c.warps_m) != 0 || c.block_n % (16 * c.warps_n) != 0)
+    return "each warp's tile (BLOCK_M/WARPS_M x BLOCK_N/WARPS_N) must be a multiple of 16 x 16";
+  if (!loader_ok(c.block_m, c.block_k, threads(c)) || !loader_ok(c.block_n, c.block_k, threads(c)))
+    return "the cp.async loader needs THREADS/(BLOCK_K/8) rows per pass to be a multiple of 16, or "
+           "a tile that one pass covers";
+  if (c.stages < 2 || c.stages > 12) return "STAGES must be in [2, 12]";
+  if (c.ctas_per_sm < 1 || c.ctas_per_sm > 8) return "CTAS_PER_SM must be in [1, 8]";
+  if (c.swizzle_n < 1 || c.swizzle_n > 16) return "SWIZZLE_N must be in [1, 16]";
+  if (p.layout == Layout::contiguous_indices && kContiguousAlignment % c.block_m != 0)
+    return fmt::format("the contiguous_indices layout needs BLOCK_M to divide the expert alignment {}",
+                       kContiguousAlignment);
+  if (smem(c) > dev.smem_per_block_optin)
+    return fmt::format("needs {} bytes of shared memory; {} allows {}", smem(c), dev.name,
+                       dev.smem_per_block_optin);
+  if (threads(c) * c.ctas_per_sm > max_threads_per_sm(dev))
+    return fmt::format("{} threads x CTAS_PER_SM={} exceed the {} threads of an SM", threads(c),
+                       c.ctas_per_sm, max_threads_per_sm(dev));
+  const int reg_limit = std::min(255, 65536 / (threads(c) * c.ctas_per_sm) / 8 * 8);
+  if (estimated_registers(c) > reg_limit)
+    return fmt::format("needs about {} registers per thread; {} threads x CTAS_PER_SM={} allow {}",
+                       estimated_registers(c), threads(c), c.ctas_per_sm, reg_limit);
+  return {};
+}
+
+double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
+  const Machine mach = machine(dev);
+  const int occ = std::max(1, occupancy(c, dev));
+  double rows = 1, groups = 1;
+  planned_rows(p, &rows, &groups);
+  const double mb = std::ceil(rows / c.block_m), nb = std::ceil(double(p.n) / c.block_n);
+  const double tiles = std::max(1.0, groups * mb * nb);
+  const double sms = dev.num_sms;
+  const double grid = std::min(sms * occ, tiles);
+  const double per_cta = std::ceil(tiles / grid);
+  const double resident = std::min<double>(occ, std::ceil(grid / sms));  // CTAs sharing an SM
+  const double k_blocks = std::ceil(double(p.k) / c.block_k);
+  const double k_pad = k_blocks * c.block_k;
+
+  // Compute. Per 16-wide K step: each warp ldmatrix-reads (WM + WN) x 32 bytes, the CTA cp.async-
+  // writes (BM + BN) x 32 bytes, for 2 x BM x BN x 16 FLOP.
+  const int warps = c.warps_m * c.warps_n;
+  const double wm = double(c.block_m) / c.warps_m, wn = double(c.block_n) / c.warps_n;
+  const double smem_per_flop = (warps * (wm + wn) * 32 + (c.block_m + c.block_n) * 32.0) /
+                               (2.0 * c.block_m * c.block_n * 16);
+  const double mmas_in_flight = resident * warps * (wm / 16) * (wn / 8);
+  const double rate = std::min(mach.mma, kSmemBytesPerClock / smem_per_flop) *
+                      std::min(1.0, mmas_in_flight / 64);
+  const double compute = per_cta * resident * 2.0 * c.block_m * c.block_n * k_pad / rate;
+
+  // Memory: unique bytes over HBM, all tile reads over L2.
+  const double valid_rows = rows * groups;
+  const double out_bytes = dtype_size(p.d) + (p.has_c ? dtype_size(p.c) : 0);
+  const double hbm_bytes = (groups * p.n * double(p.k) + valid_rows * p.k) * 2 + valid_rows * p.n * out_bytes;
+  const double l2_bytes = tiles * (c.block_m + c.block_n) * k_pad * 2;
+  const double memory = std::max(hbm_bytes / mach.hbm, l2_bytes / (kL2BytesPerClockPerSm * sms));
+
+  const double latency = per_cta * k_blocks * kMemoryLatency / (c.stages - 1);
+  const double overhead = per_cta * (kTileOverhead + c.block_m * c.block_n * out_bytes / 64.0);
+  return std::max({compute, memory, latency}) + overhead;
+}
+
+TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
+  const TileConfig* best = nullptr;
+  double best_cycles = 0;
+  for (const TileConfig& c : kCandidates) {
+    if (!check_config(c, p, dev).empty() || occupancy(c, dev) < 1) continue;
+    const double cycles = estimate_cycles(c, p, dev);
+    if (!best || cycles < best_cycles * 0.999) best = &c, best_cycles = cycles;
+  }
+  if (!best) throw Unsupported("jit: sm80: no tile config fits " + dev.name);
+  return *best;
+}
+
+}  // namespace sm80_gemm
+
+namespace {
+
+using sm80_gemm::TileConfig;
+
+// KernelConfig::v fields of this family.
+enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kBK, kWM, kWN, kStages, kCtas, kSwizzle };
+
+TileConfig tile_of(const KernelConfig& c) {
+  return {c.v[kBM], c.v[kBN], c.v[kBK], c.v[kWM], c.v[kWN], c.v[kStages], c.v[kCtas], c.v[kSwizzle]};
+}
+
+// Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice.
+TileConfig apply_forced(TileConfig t, const char* forced) {
+  parse_forced_config(forced, [&](const std::string& name, int value) {
+    if (value < 1 || value > 4096) return false;
+    if (name == "BLOCK_M") t.block_m = value;
+    else if (name == "BLOCK_N") t.block_n = value;
+    else if (name == "BLOCK_K") t.block_k = value;
+    else if (name == "WARPS_M") t.warps_m = value;
+    else if (name == "WARPS_N") t.warps_n = value;
+    else if (name == "STAGES") t.stages = value;
+    else if (name == "CTAS_PER_SM") t.ctas_per_sm = value;
+    else if (name == "SWIZZLE_N") t.swizzle_n = value;
+    else return false;
+    return true;
+  });
+  return t;
+}
+
+class Sm80Family final : public KernelFamily {
+ public:
+  Family family() const override { return Family::sm80; }
+  const char* name() const override { return "sm80"; }
+
+  const char* unsupported(const ProblemDesc& p, const DeviceSpec& dev) const override {
+    if (dev.cc_major < 8) return "needs sm_80 or newer (cp.async, bf16 mma.sync)";
+    if (p.a != DType::bf16 && p.a != DType::fp16)
+      return "takes bf16 or fp16 operands only (mma.sync m16n8k16); e4m3, s8 and fp32 need another family";
+    if (p.a_scale != ScaleKind::none || p.b_scale != ScaleKind::none)
+      return "takes no scale factors (bf16/fp16 recipe only)";
+    return nullptr;
+  }
+
+  KernelConfig choose(const ProblemDesc& p, const DeviceSpec& dev, const char* forced,
+                      const GemmOptions&) const override {
+    TileConfig t = sm80_gemm::choose_tile(p, dev);
+    if (forced && *forced) {
+      t = apply_forced(t, forced);
+      if (std::string why = sm80_gemm::check_config(t, p, dev); !why.empty())
+        throw InvalidArgument("config", "sm80 " + sm80_gemm::to_string(t) + ": " + why);
+    }
+    // The scheduler counts tiles in int; the grid adds at most its own size on top.
+    // (In double: G x M blocks x N blocks can overflow 64 bits.)
+    const double m_blocks = std::ceil(double(p.m) / t.block_m), n_blocks = std::ceil(double(p.n) / t.block_n);
+    const double tiles = (m_blocks + (p.layout == Layout::contiguous_offsets ? p.num_groups : 0)) *
+                         n_blocks * (p.layout == Layout::masked ? p.num_groups : 1);
+    if (tiles + double(dev.num_sms) * t.ctas_per_sm > INT_MAX || m_blocks * t.swizzle_n > INT_MAX)
+      throw Unsupported(fmt::format("jit: sm80: {:.3g} tiles of {}x{} overflow the scheduler's int tile index",
+                                    tiles, t.block_m, t.block_n));
+    KernelConfig c;
+    c.family = Family::sm80;
+    c.v[kAB] = static_cast<int>(p.a);
+    c.v[kD] = static_cast<int>(p.d);
+    c.v[kLayout] = static_cast<int>(p.layout);
+    c.v[kHasC] = p.has_c;
+    c.v[kC] = static_cast<int>(p.has_c ? p.c : DType::fp32);
+    c.v[kBM] = t.block_m, c.v[kBN] = t.block_n, c.v[kBK] = t.block_k;
+    c.v[kWM] = t.warps_m, c.v[kWN] = t.warps_n;
+    c.v[kStages] = t.stages, c.v[kCtas] = t.ctas_per_sm, c.v[kSwizzle] = t.swizzle_n;
+    return c;
+  }
+
+  std::string describe(const KernelConfig& c) const override {
+    return fmt::format("{}->{} {} C={} {}", dtype_name(DType(c.v[kAB])), dtype_name(DType(c.v[kD])),
+                       layout_name(Layout(c.v[kLayout])),
+                       c.v[kHasC] ? dtype_name(DType(c.v[kC])) : "none", sm80_gemm::to_string(tile_of(c)));
+  }
+
+  KernelSource render(const KernelConfig& c) const override {
+    TemplateArgs args;
+    args.add("AB", DType(c.v[kAB]))
+        .add("D", DType(c.v[kD]))
+        .add("LAYOUT", Layout(c.v[kLayout]))
+        .add("HAS_C", c.v[kHasC] != 0)
+        .add("C", DType(c.v[kC]))
+        .add("BLOCK_M", c.v[kBM])
+        .add("BLOCK_N", c.v[kBN])
+        .add("BLOCK_K", c.v[kBK])
+        .add("WARPS_M", c.v[kWM])
+        .add("WARPS_N", c.v[kWN])
+        .add("STAGES", c.v[kStages])
+        .add("CTAS_PER_SM", c.v[kCtas])
+        .add("SWIZZLE_N", c.v[kSwizzle]);
+    return render_instantiation("jit/sm80/gemm.cuh", "jit::sm80::gemm_kernel", "jit::sm80::Params", args);
+  }
+
+  unsigned dynamic_smem(const KernelConfig& c) const override {
+    return static_cast<unsigned>(sm80_gemm::smem(tile_of(c)));
+  }
+
+  void launch(CUfunction fn, const KernelConfig& c, const GroupedGemmArgs& g, const DeviceSpec& dev,
+              CUstream stream) const override {
+    const TileConfig t = tile_of(c);
+    sm80::Params p{};
+    p.a = g.a.data;
+    p.b = g.b.data;
+    p.c = g.c.data;
+    p.d = g.d.data;
+    p.groups = g.layout == Layout::contiguous_indices   ? g.m_indices
+               : g.layout == Layout::contiguous_offsets ? g.group_offsets
+               : g.layout == Layout::masked             ? g.masked_m
+                                                        : nullptr;
+    p.lda = g.a.ld;
+    p.ldb = g.b.ld;
+    p.ldc = g.c.ld;
+    p.ldd = g.d.ld;
+    p.batch_a = g.a.batch_stride;
+    p.batch_b = g.b.batch_stride;
+    p.batch_c = g.c.batch_stride;
+    p.batch_d = g.d.batch_stride;
+    p.m = static_cast<int>(g.m);
+    p.n = static_cast<int>(g.n);
+    p.k = static_cast<int>(g.k);
+    p.num_groups = g.num_groups;
+    // Persistent grid: every resident CTA slot, but never more CTAs than tiles.
+    const std::int64_t slots = std::int64_t{dev.num_sms} * std::max(1, sm80_gemm::occupancy(t, dev));
+    LaunchDims d;
+    d.grid[0] = static_cast<unsigned>(std::max<std::int64_t>(
+        1, std::min(slots, sm80_gemm::max_tiles(t, g.layout, g.m, g.n, g.num_groups))));
+    d.block[0] = static_cast<unsigned>(t.warps_m * t.warps_n * 32);
+    d.smem = static_cast<unsigned>(sm80_gemm::smem(t));
+    launch_kernel(fn, d, p, stream, "sm80 gemm");
+  }
+};
+
+}  // namespace
+
+const KernelFamily& sm80_family() {
+  static const Sm80Family f;
+  return f;
+}
+
+}  // namespace jit::detail

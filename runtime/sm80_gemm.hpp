@@ -1,0 +1,41 @@
+// The sm80 family's tile configs and heuristics, exposed for tests and tools (the family itself is
+// registered in runtime/families.cpp). Kernel: kernel_src/jit/sm80/gemm.cuh.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "jit/runtime.hpp"
+
+namespace jit::detail::sm80_gemm {
+
+// The template constants of one kernel besides dtypes and layout. The printable form is also the
+// forced-config syntax: "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,WARPS_M=2,WARPS_N=4,STAGES=4,...".
+struct TileConfig {
+  int block_m = 0, block_n = 0, block_k = 0;
+  int warps_m = 0, warps_n = 0;
+  int stages = 0;
+  int ctas_per_sm = 1;  // __launch_bounds__ minimum: the registers allow this many CTAs per SM
+  int swizzle_n = 8;    // scheduler band width in N blocks (L2 reuse)
+  bool operator==(const TileConfig&) const = default;
+};
+
+std::string to_string(const TileConfig& c);
+
+// Every config the heuristics may choose, on any device and problem.
+std::span<const TileConfig> candidate_configs();
+
+// Why `c` cannot run `p` on `dev` (divisibility, loader shape, shared memory, registers, layout),
+// or an empty string when it can.
+std::string check_config(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev);
+
+// CTAs of `c` resident per SM on `dev` (shared memory, threads and the launch bounds); 0: none fit.
+int occupancy(const TileConfig& c, const DeviceSpec& dev);
+
+// The heuristics' estimate of the kernel's run time in SM clock cycles (see sm80_gemm.cpp).
+double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev);
+
+// The candidate with the smallest estimate among those check_config accepts.
+TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev);
+
+}  // namespace jit::detail::sm80_gemm

@@ -1,0 +1,235 @@
+// The sm80 family without a GPU: NVRTC compiles every tile config the heuristics can choose (each
+// candidate in all four layouts, and the choice for every shape of every suite) for sm_80, sm_86,
+// sm_89 and sm_90a with zero local-memory spills; forced configs and unsupported dtypes fail clearly.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <set>
+#include <string>
+
+#include "bench/suite.hpp"
+#include "jit/errors.hpp"
+#include "runtime/family.hpp"
+#include "runtime/sm80_gemm.hpp"
+#include "test_util.hpp"
+
+namespace jit::test {
+
+namespace {
+
+using detail::sm80_gemm::TileConfig;
+
+const char* const kArchs[] = {"sm_80", "sm_86", "sm_89", "sm_90a"};
+
+ProblemDesc problem(Layout l, DType ab, DType d, bool has_c, DType c, std::int64_t m = 4096,
+                    std::int64_t n = 4096, std::int64_t k = 4096, int groups = 1) {
+  ProblemDesc p;
+  p.layout = l;
+  p.num_groups = l == Layout::dense ? 1 : groups;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.expected_m = l == Layout::masked ? m / 2 : 0;
+  p.a = p.b = ab;
+  p.d = d;
+  p.has_c = has_c;
+  p.c = c;
+  return p;
+}
+
+const detail::KernelFamily& sm80() {
+  for (const detail::KernelFamily* f : detail::kernel_families())
+    if (f->family() == Family::sm80) return *f;
+  FAIL("the sm80 family is not registered");
+  throw 0;
+}
+
+// Registers allowed by the config's launch bounds.
+int register_limit(const TileConfig& c) {
+  return std::min(255, 65536 / (c.warps_m * c.warps_n * 32 * c.ctas_per_sm));
+}
+
+void check_compiled(const PrecompileResult& r, const std::string& what, int limit) {
+  INFO(what);
+  INFO(r.error);
+  REQUIRE(r.status != PrecompileResult::Status::failed);
+  CHECK(r.family == "sm80");
+  CHECK(r.registers > 0);  // read from the ptxas report
+  CHECK(r.registers <= limit);
+  CHECK(r.spill_bytes == 0);
+}
+
+}  // namespace
+
+TEST_SUITE("test_sm80_compile") {
+
+TEST_CASE("every candidate config compiles in every layout without spills") {
+  TempDir dir("sm80-compile");
+  Runtime rt(quiet_options(dir.path()));
+  struct Variant {
+    Layout layout;
+    DType ab, d;
+    bool has_c;
+    DType c;
+  };
+  // Every layout, both input types, all output types, C in fp32 and in D's type.
+  const Variant variants[] = {
+      {Layout::dense, DType::bf16, DType::bf16, false, DType::fp32},
+      {Layout::contiguous_indices, DType::bf16, DType::fp32, true, DType::fp32},
+      {Layout::contiguous_offsets, DType::fp16, DType::fp16, true, DType::fp16},
+      {Layout::masked, DType::fp16, DType::bf16, false, DType::fp32},
+  };
+  std::string table;
+  int compiled = 0;
+  for (const char* arch : kArchs) {
+    const DeviceSpec dev = flagship_device(arch);
+    for (const TileConfig& cfg : detail::sm80_gemm::candidate_configs()) {
+      const std::string forced = detail::sm80_gemm::to_string(cfg);
+      std::string regs;
+      for (const Variant& v : variants) {
+        const ProblemDesc p = problem(v.layout, v.ab, v.d, v.has_c, v.c, 4096, 4096, 4096, 8);
+        if (std::string why = detail::sm80_gemm::check_config(cfg, p, dev); !why.empty()) {
+          regs += " -";
+          continue;  // does not fit this device or layout: never chosen there
+        }
+        GemmOptions o{.family = Family::sm80, .config = forced.c_str()};
+        const PrecompileResult r = rt.precompile(p, dev, o);
+        check_compiled(r, fmt::format("{} {} {}", arch, forced, layout_name(v.layout)), register_limit(cfg));
+        regs += " " + std::to_string(r.registers);
+        ++compiled;
+      }
+      table += fmt::format("  {:<7} {:<95} occ {} regs{} spills 0\n", arch, forced,
+                           detail::sm80_gemm::occupancy(cfg, dev), regs);
+    }
+  }
+  std::printf("[test_sm80_compile] %d kernels compiled; registers per layout "
+              "(dense, indices, offsets, masked):\n%s", compiled, table.c_str());
+  CHECK(compiled > 100);
+}
+
+TEST_CASE("the heuristics' choice for every suite shape compiles without spills") {
+  TempDir dir("sm80-suites");
+  Runtime rt(quiet_options(dir.path()));
+  std::set<std::string> seen;
+  std::string table;
+  for (const char* arch : kArchs) {
+    const DeviceSpec dev = flagship_device(arch);
+    for (const std::string& suite_name : bench::suite_names()) {
+      const bench::Suite suite = bench::load_suite(suite_name);
+      for (const char* recipe_name : {"bf16", "fp16"}) {
+        const bench::Recipe recipe = bench::parse_recipe(recipe_name);
+        for (const bench::SuiteShape& shape : suite.shapes) {
+          const ProblemDesc p = bench::make_desc(bench::make_spec(shape, recipe));
+          const TileConfig chosen = detail::sm80_gemm::choose_tile(p, dev);
+          bool candidate = false;
+          for (const TileConfig& c : detail::sm80_gemm::candidate_configs()) candidate |= c == chosen;
+          CHECK(candidate);
+          CHECK(detail::sm80_gemm::check_config(chosen, p, dev).empty());
+          const PrecompileResult r = rt.precompile(p, dev, GemmOptions{.family = Family::sm80});
+          check_compiled(r, fmt::format("{} {} {} {}", arch, recipe_name, suite_name, bench::shape_label(shape)),
+                         register_limit(chosen));
+          if (std::string(recipe_name) == "bf16")
+            table += fmt::format("  {:<7} {:<15} {:<24} {:<92} {} regs\n", arch, suite_name,
+                                 bench::shape_label(shape), detail::sm80_gemm::to_string(chosen), r.registers);
+        }
+      }
+    }
+  }
+  std::printf("[test_sm80_compile] heuristic choices (bf16):\n%s", table.c_str());
+}
+
+TEST_CASE("heuristics: large shapes get big tiles, decode shapes small ones") {
+  const DeviceSpec h100 = flagship_device("sm_90a");
+  const TileConfig big = detail::sm80_gemm::choose_tile(
+      problem(Layout::dense, DType::bf16, DType::bf16, false, DType::fp32, 4096, 7168, 16384), h100);
+  CHECK(big.block_m * big.block_n >= 128 * 128);
+  CHECK(big.block_m / big.warps_m * (big.block_n / big.warps_n) == 64 * 64);
+  ProblemDesc decode = problem(Layout::masked, DType::bf16, DType::bf16, false, DType::fp32, 32, 4096, 7168, 64);
+  decode.expected_m = 4;
+  CHECK(detail::sm80_gemm::choose_tile(decode, h100).block_m == 16);
+  // m_indices experts start on multiples of 128: no 256-row tiles there.
+  for (const char* arch : kArchs)
+    CHECK(detail::sm80_gemm::choose_tile(problem(Layout::contiguous_indices, DType::bf16, DType::bf16,
+                                                 false, DType::fp32, 65536, 4096, 7168, 8),
+                                         flagship_device(arch))
+              .block_m <= 128);
+}
+
+TEST_CASE("forced configs: applied, validated, and bad ones rejected with InvalidArgument") {
+  const detail::KernelFamily& f = sm80();
+  const DeviceSpec h100 = flagship_device("sm_90a"), a10 = flagship_device("sm_86");
+  const ProblemDesc dense = problem(Layout::dense, DType::bf16, DType::bf16, false, DType::fp32);
+  const GemmOptions o{.family = Family::sm80};
+
+  const detail::KernelConfig c = f.choose(
+      dense, h100, "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,WARPS_M=2,WARPS_N=4,STAGES=3", o);
+  CHECK(f.describe(c).find("BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,WARPS_M=2,WARPS_N=4,STAGES=3") !=
+        std::string::npos);
+  CHECK(f.dynamic_smem(c) == 3u * (128 + 256) * 32 * 2);
+  CHECK(f.describe(f.choose(dense, h100, "STAGES=5", o)).find("STAGES=5") != std::string::npos);
+
+  for (const char* bad : {"BLOCK_M", "BLOCK_M=abc", "BLOCK_M=12x", "BLOCK_Q=64", "STAGES=0",
+                          "BLOCK_K=48", "BLOCK_K=16", "BLOCK_M=96,WARPS_M=2", "WARPS_M=4,WARPS_N=4",
+                          "BLOCK_M=128,BLOCK_N=256,WARPS_M=2,WARPS_N=4,CTAS_PER_SM=2", "STAGES=13",
+                          "BLOCK_M=512", "SWIZZLE_N=32", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=64,WARPS_M=1,WARPS_N=1"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(f.choose(dense, h100, bad, o), InvalidArgument);
+  }
+  // Shared memory beyond the device's opt-in (99 KB on sm_86).
+  CHECK_THROWS_AS(f.choose(dense, a10, "BLOCK_M=128,BLOCK_N=256,BLOCK_K=64,WARPS_M=2,WARPS_N=4,STAGES=3", o),
+                  InvalidArgument);
+  // m_indices experts are 128-aligned: a 256-row tile could straddle two of them.
+  CHECK_THROWS_AS(f.choose(problem(Layout::contiguous_indices, DType::bf16, DType::bf16, false, DType::fp32),
+                           h100, "BLOCK_M=256,BLOCK_N=128,WARPS_M=4,WARPS_N=2", o),
+                  InvalidArgument);
+  // A forced config through the runtime fails the same way (precompile reports instead of throwing).
+  TempDir dir("sm80-forced");
+  Runtime rt(quiet_options(dir.path()));
+  const PrecompileResult r = rt.precompile(dense, h100, GemmOptions{.family = Family::sm80, .config = "BLOCK_K=48"});
+  CHECK(r.status == PrecompileResult::Status::failed);
+  CHECK(r.error.find("invalid argument 'config'") != std::string::npos);
+}
+
+TEST_CASE("tile counts that overflow the scheduler's int are Unsupported") {
+  const detail::KernelFamily& f = sm80();
+  const DeviceSpec h100 = flagship_device("sm_90a");
+  ProblemDesc p = problem(Layout::masked, DType::bf16, DType::bf16, false, DType::fp32, 2147483647,
+                          2147483640, 64, 65535);
+  p.expected_m = 1;
+  CHECK_THROWS_AS(f.choose(p, h100, nullptr, GemmOptions{}), Unsupported);
+}
+
+TEST_CASE("dtypes and scales other than bf16/fp16 are Unsupported when sm80 is forced") {
+  const detail::KernelFamily& f = sm80();
+  TempDir dir("sm80-unsupported");
+  Runtime rt(quiet_options(dir.path()));
+  const DeviceSpec h100 = flagship_device("sm_90a");
+  struct Case {
+    DType ab;
+    ScaleKind sa, sb;
+  };
+  for (const Case& k : {Case{DType::e4m3, ScaleKind::block_1x128, ScaleKind::block_128x128},
+                        Case{DType::e4m3, ScaleKind::none, ScaleKind::none},
+                        Case{DType::s8, ScaleKind::per_row, ScaleKind::per_col},
+                        Case{DType::fp32, ScaleKind::none, ScaleKind::none},
+                        Case{DType::bf16, ScaleKind::per_row, ScaleKind::per_col}}) {
+    ProblemDesc p = problem(Layout::dense, k.ab, DType::bf16, false, DType::fp32);
+    p.a_scale = k.sa;
+    p.b_scale = k.sb;
+    INFO(dtype_name(k.ab), " ", scale_kind_name(k.sa));
+    REQUIRE(f.unsupported(p, h100) != nullptr);
+    const PrecompileResult r = rt.precompile(p, h100, GemmOptions{.family = Family::sm80});
+    CHECK(r.status == PrecompileResult::Status::failed);
+    CHECK(r.error.find("family sm80 cannot run") != std::string::npos);
+    CHECK(r.error.find(f.unsupported(p, h100)) != std::string::npos);
+  }
+  // And a pre-Ampere device.
+  DeviceSpec volta = h100;
+  volta.cc_major = 7;
+  CHECK(f.unsupported(problem(Layout::dense, DType::bf16, DType::bf16, false, DType::fp32), volta) != nullptr);
+}
+
+}  // TEST_SUITE
+
+}  // namespace jit::test
