@@ -11,6 +11,7 @@
 
 #include "bench/bench_runner.hpp"
 #include "jit/runtime.hpp"
+#include "runtime/nvrtc_compiler.hpp"
 
 namespace jit::bench {
 
@@ -48,6 +49,12 @@ struct Roof {
   char bound = '-'; // 'C': compute-bound floor, 'M': memory-bound floor
 };
 Roof roofline(double flops, double bytes, double us, DType ab, const Ceilings& c);
+
+// The JIT sources of the ceiling kernels (kernel_src/jit/util/ceilings.cuh), for tests that compile
+// them without a GPU.
+detail::KernelSource mma_rate_source(DType t);  // bf16, e4m3 (sm_89+) or s8
+detail::KernelSource hbm_copy_source();
+int mma_chains(DType t);  // independent accumulator chains per warp of the mma.sync kernel
 
 // Measures every ceiling the device and the build allow (FP8 needs sm_89, cuBLAS peers need cuBLAS).
 std::vector<CeilingRecord> measure_ceilings(Timer& timer, const DeviceSpec& dev);

@@ -12,18 +12,6 @@ namespace jit::bench {
 
 namespace {
 
-std::vector<std::string> split_csv(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
 std::int64_t round_up(std::int64_t a, std::int64_t b) { return (a + b - 1) / b * b; }
 
 }  // namespace
@@ -129,6 +117,7 @@ void validate(const BenchConfig& c) {
     throw InvalidArgument("suite", "give --suite NAME or --shapes FILE (or --ceilings alone)");
   if (c.iters < 1) throw InvalidArgument("iters", "at least 1 timed call");
   if (c.warmup < 0) throw InvalidArgument("warmup", "cannot be negative");
+  if (c.budget_s < 0) throw InvalidArgument("budget-s", "cannot be negative (0: no cap)");
   if (!(c.tol > 0)) throw InvalidArgument("tol", "must be positive");
   parse_recipe(c.dtype);
   parse_families(c.families);

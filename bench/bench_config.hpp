@@ -55,6 +55,7 @@ struct BenchConfig {
   std::string peers = "all";
   int warmup = 3;
   int iters = 20;
+  double budget_s = 5.0;             // cap on timed calls of a slow implementation (>= 1 call)
   std::string json_path;             // JSON lines out ("" = none)
   std::uint64_t seed = 2026;
   bool check = true;                 // check every output against the reference family

@@ -62,7 +62,7 @@ const char* byte_ptr(const void* p) { return static_cast<const char*>(p); }
 
 // Operand pointers of a dense GEMM (the problem itself, or its dense-equivalent on an MoE layout).
 struct DenseGeometry {
-  i64 m = 0, n = 0, k = 0;
+  i64 m = 0, n = 0, k = 0;  // our terms: m = rows of A and D
   i64 a_row0 = 0;
   int group = 0;
   const void* a = nullptr;
@@ -70,19 +70,14 @@ struct DenseGeometry {
 };
 
 DenseGeometry dense_geometry(const PeerPlan& plan, const testing::GpuProblem& p) {
-  const testing::ProblemSpec& s = p.spec();
+  const DenseCall c = dense_call(plan, p.spec());
   DenseGeometry g;
-  g.n = s.n;
-  g.k = s.k;
-  const int es = dtype_size(s.ab);
-  if (plan.dense_eq) {
-    const DenseEquivalent de = dense_equivalent(s);
-    g.m = de.rows;
-    g.a_row0 = de.a_row0;
-    g.group = de.group;
-  } else {
-    g.m = p.m();
-  }
+  g.m = c.rows;
+  g.n = c.n;
+  g.k = c.k;
+  g.a_row0 = c.a_row0;
+  g.group = c.group;
+  const int es = dtype_size(p.spec().ab);
   g.a = byte_ptr(p.a().get()) + g.a_row0 * g.k * es;
   g.b = byte_ptr(p.b().get()) + static_cast<i64>(g.group) * g.n * g.k * es;
   return g;
@@ -93,15 +88,21 @@ std::size_t out_size(const PeerPlan& plan, const testing::GpuProblem& p, const D
   return static_cast<std::size_t>(std::max<i64>(g.m * g.n * dtype_size(p.spec().d), 16));
 }
 
+// cuMemcpyDtoH runs on the legacy stream, which does NOT wait for our non-blocking stream: the
+// problem's random fills may still be queued there (a companion problem is built just before its
+// peer is prepared). Reading without this wait gave the fp8-row peer stale scales on some shapes.
 template <class T>
-std::vector<T> download_all(const testing::DeviceBuffer& b) {
+std::vector<T> download_all(const testing::DeviceBuffer& b, CUstream stream) {
+  TEST_CU(cuStreamSynchronize(stream));
   std::vector<T> h(b.size() / sizeof(T));
   b.download(h.data(), h.size() * sizeof(T));
   return h;
 }
 
+// Scale tensors get 4 KB of slack: a layout variant that cuBLAS reads differently (see
+// scale_variants) must give a wrong result, never an out-of-bounds read.
 testing::DeviceBuffer upload_floats(const std::vector<float>& v) {
-  testing::DeviceBuffer d(std::max<std::size_t>(v.size() * sizeof(float), 16));
+  testing::DeviceBuffer d(v.size() * sizeof(float) + 4096);
   d.upload(v.data(), v.size() * sizeof(float));
   return d;
 }
@@ -141,7 +142,7 @@ class LtRun final : public PeerRun {
     check(cublasLtMatmulDescCreate(&op_, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
     set(CUBLASLT_MATMUL_DESC_TRANSA, std::int32_t{CUBLAS_OP_T});
     set(CUBLASLT_MATMUL_DESC_TRANSB, std::int32_t{CUBLAS_OP_N});
-    if (plan.id == PeerId::fp8_blk || plan.id == PeerId::fp8_row) set_scales(plan, p);
+    if (plan.id == PeerId::fp8_blk || plan.id == PeerId::fp8_row) set_scales(plan, p, stream);
     const cudaDataType_t ab = cuda_type(s.ab), d = cuda_type(s.d);
     check(cublasLtMatrixLayoutCreate(&a_, ab, g_.k, g_.n, g_.k), "cublasLtMatrixLayoutCreate(A)");
     check(cublasLtMatrixLayoutCreate(&b_, ab, g_.k, g_.m, g_.k), "cublasLtMatrixLayoutCreate(B)");
@@ -165,7 +166,6 @@ class LtRun final : public PeerRun {
     if (cublasLtMatmulAlgoConfigGetAttribute(&algo_, CUBLASLT_ALGO_CONFIG_ID, &id, sizeof(id), &written) ==
         CUBLAS_STATUS_SUCCESS)
       algo_name_ = fmt::format("algo {} ws {} KB waves {:.2f}", id, result.workspaceSize / 1024, result.wavesCount);
-    (void)stream;
   }
   ~LtRun() override {
     if (a_) cublasLtMatrixLayoutDestroy(a_);
@@ -189,29 +189,24 @@ class LtRun final : public PeerRun {
     check(cublasLtMatmulDescSetAttribute(op_, attr, &v, sizeof(v)), "cublasLtMatmulDescSetAttribute");
   }
 
-  void set_scales(const PeerPlan& plan, const testing::GpuProblem& p) {
-    const testing::ProblemSpec& s = p.spec();
+  void set_scales(const PeerPlan& plan, const testing::GpuProblem& p, CUstream stream) {
     const GroupedGemmArgs args = p.grouped_args();
-    const std::vector<float> sfa = download_all<float>(p.sfa()), sfb = download_all<float>(p.sfb());
-    const i64 b_off = static_cast<i64>(g_.group) * args.b_scales.batch_stride;
-    std::vector<float> a_scales, b_scales;  // cuBLAS's A (= our B) and B (= our A)
-    std::int32_t mode = 0;
-    if (plan.id == PeerId::fp8_blk) {
-      const i64 per_group = (s.n + kScaleBlock - 1) / kScaleBlock * args.b_scales.ld;
-      a_scales = blk128_for_cublas(std::vector<float>(sfb.begin() + b_off, sfb.begin() + b_off + per_group), s.n,
-                                   s.k, args.b_scales.ld);
-      b_scales = vec128_for_cublas(sfa, s, args.a_scales.ld, args.a_scales.batch_stride, g_.a_row0, g_.m);
-      set(CUBLASLT_MATMUL_DESC_A_SCALE_MODE, std::int32_t{CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F});
-      mode = CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F;
-    } else {
-      a_scales.assign(sfb.begin() + b_off, sfb.begin() + b_off + s.n);
-      b_scales = rows_for_cublas(sfa, s, args.a_scales.batch_stride, g_.a_row0, g_.m);
-      set(CUBLASLT_MATMUL_DESC_A_SCALE_MODE, std::int32_t{CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F});
-      mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
-    }
-    set(CUBLASLT_MATMUL_DESC_B_SCALE_MODE, mode);
-    scale_a_ = upload_floats(a_scales);
-    scale_b_ = upload_floats(b_scales);
+    HostScales h;
+    h.sfa = download_all<float>(p.sfa(), stream);
+    h.sfb = download_all<float>(p.sfb(), stream);
+    h.sfa_ld = args.a_scales.ld;
+    h.sfa_batch = args.a_scales.batch_stride;
+    h.sfb_ld = args.b_scales.ld;
+    h.sfb_batch = args.b_scales.batch_stride;
+    const LtScales ls = lt_scales(plan, p.spec(), h);  // cuBLAS's A scale = our B's, its B scale = our A's
+    const std::int32_t a_mode = plan.id == PeerId::fp8_blk ? CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F
+                                                           : CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
+    const std::int32_t b_mode = plan.id == PeerId::fp8_blk ? CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F
+                                                           : CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
+    set(CUBLASLT_MATMUL_DESC_A_SCALE_MODE, a_mode);
+    set(CUBLASLT_MATMUL_DESC_B_SCALE_MODE, b_mode);
+    scale_a_ = upload_floats(ls.a);
+    scale_b_ = upload_floats(ls.b);
     set(CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, static_cast<const void*>(scale_a_.get()));
     set(CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, static_cast<const void*>(scale_b_.get()));
   }
@@ -306,15 +301,19 @@ void init_peers(CUstream stream) {
 std::unique_ptr<PeerRun> prepare_peer(const PeerPlan& plan, const testing::GpuProblem& problem, CUstream stream) {
   if (!plan.unsupported.empty()) throw Error(plan.unsupported);
   init_peers(stream);
+  std::unique_ptr<PeerRun> run;
   switch (plan.id) {
-    case PeerId::cublas: return std::make_unique<GemmExRun>(plan, problem);
+    case PeerId::cublas: run = std::make_unique<GemmExRun>(plan, problem); break;
     case PeerId::cublaslt:
     case PeerId::fp8_blk:
-    case PeerId::fp8_row: return std::make_unique<LtRun>(plan, problem, stream);
-    case PeerId::cublas_grouped: return std::make_unique<GroupedRun>(plan, problem);
-    case PeerId::cublaslt_grouped: break;
+    case PeerId::fp8_row: run = std::make_unique<LtRun>(plan, problem, stream); break;
+    case PeerId::cublas_grouped: run = std::make_unique<GroupedRun>(plan, problem); break;
+    case PeerId::cublaslt_grouped: throw Error(std::string(plan.name) + ": not implemented");
   }
-  throw Error(std::string(plan.name) + ": not implemented");
+  // Pageable cuMemcpyHtoD may return before its DMA lands; the uploads (scales, pointer arrays)
+  // must be complete before the first enqueue on our stream reads them.
+  TEST_CU(cuCtxSynchronize());
+  return run;
 }
 
 #endif

@@ -17,6 +17,9 @@ std::string trim(std::string s) {
   return s;
 }
 
+// Three decimals, or three significant digits for small ratios (a reference family is ~0.01x).
+std::string ratio_str(double r) { return r >= 0.1 ? fmt::format("{:.3f}", r) : fmt::format("{:.3g}", r); }
+
 bool ranked(const Measurement& m) { return m.status == Status::ok && m.timing.gpu.median > 0; }
 
 // Footnotes for reasons, numbered in order of first use.
@@ -69,17 +72,21 @@ const char* status_name(Status s) {
 std::string shorten(const std::string& message, std::size_t max_chars) {
   std::string text = message;
   if (text.rfind("jit: ", 0) == 0) text = text.substr(5);
-  std::string first, rest;
+  std::string first, rest, hints;
   std::size_t nl = text.find('\n');
   first = trim(text.substr(0, nl));
   while (nl != std::string::npos) {
     const std::size_t next = text.find('\n', nl + 1);
     std::string line = trim(text.substr(nl + 1, next == std::string::npos ? std::string::npos : next - nl - 1));
-    if (line.size() >= 2 && line.front() == '(' && line.back() == ')') line = line.substr(1, line.size() - 2);
-    if (!line.empty()) rest += (rest.empty() ? "" : "; ") + line;
+    if (line.size() >= 2 && line.front() == '(' && line.back() == ')') {
+      hints += (hints.empty() ? "" : "; ") + line.substr(1, line.size() - 2);
+    } else if (!line.empty()) {
+      rest += (rest.empty() ? "" : "; ") + line;
+    }
     nl = next;
   }
-  std::string s = rest.empty() ? first : rest;
+  // Parenthesised continuation lines are hints; the per-family reasons are the plain ones.
+  std::string s = !rest.empty() ? rest : !hints.empty() && first.rfind("no fast kernel family", 0) != 0 ? hints : first;
   if (s.size() > max_chars && max_chars > 3) s = s.substr(0, max_chars - 3) + "...";
   return s;
 }
@@ -202,7 +209,8 @@ std::string format_suite_table(const std::string& title, const std::vector<Measu
     s += fmt::format("{:<22} {:<18} {:>10} {:>21} {:>8} {:>7} {}{:>9} {:>8} {:>15}  {}\n", shape, impl, us, spread, tf,
                      gb, roof ? fmt::format("{:>6} ", rf) : "", diff, host, first_cell(m), status_cell(m, notes));
   }
-  s += "* speed reference: another recipe, or one dense GEMM over the valid rows of an MoE case (same FLOPs)\n";
+  s += "* speed reference: another recipe, or one dense GEMM over the valid rows of an MoE case (same FLOPs;\n"
+       "  skipped where its roofline floor is under half the case's, i.e. memory-bound MoE: it reads one expert's B)\n";
   if (roof) s += "%roof: roofline floor (C: compute, M: memory) over the measured time; ceilings " + c.source + "\n";
   s += notes.str();
   // The peers' exact math, once each.
@@ -243,7 +251,7 @@ std::string format_ratio_table(const std::vector<Measurement>& ms) {
         const double r = mp ? speed_ratio(*mo, *mp) : 0;
         std::string cell = "-";
         if (r > 0) {
-          cell = fmt::format("{:.3f}", r);
+          cell = ratio_str(r);
           per_peer[i].push_back(r);
         } else if (mo->status == Status::wrong || (mp && mp->status == Status::wrong)) {
           cell = "wrong";
@@ -255,7 +263,7 @@ std::string format_ratio_table(const std::vector<Measurement>& ms) {
       s += "\n";
     }
     s += fmt::format("{:<22} {:<12}", "geomean", o);
-    for (const auto& v : per_peer) s += fmt::format(" {:>18}", v.empty() ? "-" : fmt::format("{:.3f} (n={})", geomean(v), v.size()));
+    for (const auto& v : per_peer) s += fmt::format(" {:>18}", v.empty() ? "-" : ratio_str(geomean(v)) + fmt::format(" (n={})", v.size()));
     s += "\n";
   }
   return s;

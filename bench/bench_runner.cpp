@@ -60,15 +60,30 @@ double Timer::first_call_ms(const Call& call) {
   return us_since(t0, Clock::now()) / 1000.0;
 }
 
-Timing Timer::measure(const Call& call) {
-  for (int i = 0; i < warmup_; ++i) {
+std::pair<int, int> plan_calls(int warmup, int iters, double budget_s, double per_call_ms) {
+  const double per_call_s = per_call_ms / 1000.0;
+  if (budget_s <= 0 || per_call_s <= 0 || per_call_s * iters <= budget_s) return {warmup, iters};
+  const int n = std::clamp(static_cast<int>(budget_s / per_call_s), 1, iters);
+  return {per_call_s * 10 > budget_s ? 0 : warmup, n};
+}
+
+std::pair<int, int> Timer::plan(double first_ms) const { return plan_calls(warmup_, iters_, budget_s_, first_ms); }
+
+double Timer::estimate_ms(const Call& call, double first_ms) {
+  if (plan(first_ms) == std::make_pair(warmup_, iters_)) return first_ms;
+  return first_call_ms(call);
+}
+
+Timing Timer::measure(const Call& call, double first_ms) {
+  const auto [warmup, iters] = plan(first_ms);
+  for (int i = 0; i < warmup; ++i) {
     flush();
     call(stream_);
   }
   TEST_CU(cuStreamSynchronize(stream_));
   Timing t;
-  t.host_us.resize(iters_);
-  for (int i = 0; i < iters_; ++i) {
+  t.host_us.resize(iters);
+  for (int i = 0; i < iters; ++i) {
     if (i > 0 && i % kSyncEvery == 0) TEST_CU(cuStreamSynchronize(stream_));
     flush();
     start_[i].record(stream_);
@@ -79,8 +94,8 @@ Timing Timer::measure(const Call& call) {
     t.host_us[i] = us_since(t0, t1);
   }
   TEST_CU(cuStreamSynchronize(stream_));
-  t.gpu_us.resize(iters_);
-  for (int i = 0; i < iters_; ++i) t.gpu_us[i] = end_[i].since(start_[i]) * 1000.0;
+  t.gpu_us.resize(iters);
+  for (int i = 0; i < iters; ++i) t.gpu_us[i] = end_[i].since(start_[i]) * 1000.0;
   t.gpu = summarize(t.gpu_us);
   t.host = summarize(t.host_us);
   return t;

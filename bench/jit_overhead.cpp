@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <thread>
 #include <string>
@@ -128,25 +129,34 @@ void gpu_overheads(const std::vector<Family>& families) {
   o.log_level = LogLevel::error;
 
   // A small problem: the GPU finishes each call in microseconds, so the launch queue never fills.
-  testing::ProblemSpec spec;
-  spec.layout = Layout::masked;
-  spec.rows = {64, 64};
-  spec.max_m = 64;
-  spec.n = 128;
-  spec.k = 128;
-  testing::GpuProblem p(spec, stream);
-  const GroupedGemmArgs args = p.grouped_args();
+  auto small = [&](const char* recipe) {
+    testing::ProblemSpec spec;
+    spec.layout = Layout::masked;
+    spec.rows = {64, 64};
+    spec.max_m = 64;
+    spec.n = 128;
+    spec.k = 128;
+    const bench::Recipe r = bench::parse_recipe(recipe);
+    spec.ab = r.ab;
+    spec.d = r.d;
+    spec.sa = r.sa;
+    spec.sb = r.sb;
+    return std::make_unique<testing::GpuProblem>(spec, stream);
+  };
 
   std::printf("\n2b. disk hit with a GPU: first call of a fresh runtime, kernel on disk (ms)\n");
   std::printf("3.  in-memory hit: host time per call, entry to cuLaunchKernelEx return (us)\n");
+  for (const char* recipe : {"bf16", "fp8"})
   for (Family fam : families) {
+    const auto problem = small(recipe);
+    const GroupedGemmArgs args = problem->grouped_args();
     GemmOptions go;
     go.family = fam;
     try {
       Runtime warm(o);
       warm.grouped_gemm(args, stream, go);  // compiles into the disk cache
     } catch (const Unsupported& e) {
-      std::printf("   %-9s unsupported for this problem here\n", family_name(fam));
+      std::printf("   %-9s %-4s unsupported here\n", family_name(fam), recipe);
       continue;
     }
     stream.sync();
@@ -169,8 +179,8 @@ void gpu_overheads(const std::vector<Family>& families) {
       per_call.push_back(ms_since(t0) * 1e3 / kCalls);
       stream.sync();
     }
-    std::printf("   %-9s disk-hit first call: median %.2f ms | hot call: median %.2f us (min %.2f)\n",
-                family_name(fam), median(first), median(per_call),
+    std::printf("   %-9s %-4s disk-hit first call: median %.2f ms | hot call: median %.2f us (min %.2f)\n",
+                family_name(fam), recipe, median(first), median(per_call),
                 *std::min_element(per_call.begin(), per_call.end()));
   }
 

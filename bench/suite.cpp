@@ -152,6 +152,18 @@ ProblemDesc make_desc(const testing::ProblemSpec& spec) {
   return d;
 }
 
+std::vector<std::string> split_csv(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
 std::string shape_label(const SuiteShape& s) {
   if (s.layout == Layout::dense) return fmt::format("{}x{}x{}", s.m, s.n, s.k);
   return fmt::format("{}x{} {}x{}", s.groups, s.m, s.n, s.k);

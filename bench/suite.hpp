@@ -46,4 +46,7 @@ ProblemDesc make_desc(const testing::ProblemSpec& spec);
 
 std::string shape_label(const SuiteShape& s);  // "4x8192 4096x7168"
 
+// "a, b,,c" -> {"a", "b", "c"}: the comma lists of the CLI's options.
+std::vector<std::string> split_csv(const std::string& s);
+
 }  // namespace jit::bench

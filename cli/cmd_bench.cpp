@@ -14,8 +14,8 @@ std::string command_line(const bench::BenchConfig& c, const std::string& shapes)
   std::string s = "jitgemm bench";
   if (!shapes.empty()) s += " --shapes " + shapes;
   else if (!c.suite.empty()) s += " --suite " + c.suite;
-  s += fmt::format(" --dtype {} --layout {} --families {} --peers {} --warmup {} --iters {} --seed {} --tol {}{}",
-                   c.dtype, bench::layout_choice_name(c.layout), c.families, c.peers, c.warmup, c.iters, c.seed, c.tol,
+  s += fmt::format(" --dtype {} --layout {} --families {} --peers {} --warmup {} --iters {} --budget-s {} --seed {} --tol {}{}",
+                   c.dtype, bench::layout_choice_name(c.layout), c.families, c.peers, c.warmup, c.iters, c.budget_s, c.seed, c.tol,
                    c.check ? "" : " --no-check");
   if (c.ceilings) s += " --ceilings";
   if (!c.ceilings_from.empty()) s += " --ceilings-from " + c.ceilings_from;
@@ -45,6 +45,10 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--peers", cfg.peers, "all, none, or comma-separated names (see --list-peers)")->capture_default_str();
   cmd->add_option("--warmup", cfg.warmup, "untimed calls before timing")->capture_default_str();
   cmd->add_option("--iters", cfg.iters, "timed calls (median and spread of these)")->capture_default_str();
+  cmd->add_option("--budget-s", cfg.budget_s,
+                  "seconds of timed calls for an implementation that is slow (the reference family): "
+                  "fewer than --iters (at least 1) when a call takes longer than budget/iters; 0: no cap")
+      ->capture_default_str();
   cmd->add_option("--json", cfg.json_path, "write JSON lines here (environment, ceilings, one record per measurement)");
   cmd->add_option("--seed", cfg.seed, "seed of the inputs and of the MoE group sizes")->capture_default_str();
   cmd->add_flag("--check,!--no-check", cfg.check, "check every output against the reference family (default on)");

@@ -18,15 +18,6 @@ namespace jit::cli {
 
 namespace {
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 struct Job {
   DeviceSpec device;
   std::string label;  // "sm_90a fp8 deepgemm-dense 64x2112x7168"
@@ -134,8 +125,8 @@ void add_precompile(CLI::App& app) {
   cmd->add_option("--jobs,-j", a.jobs, "parallel compiles (0: one per core)");
   cmd->callback([] {
     if (a.preset.empty() && a.shapes.empty()) throw CLI::ValidationError("precompile", "give --preset NAME or --shapes FILE");
-    exit_with(run_precompile({a.preset.empty() ? a.shapes : a.preset}, split(a.archs), split(a.dtypes),
-                             split(a.families), a.sms, a.jobs));
+    exit_with(run_precompile({a.preset.empty() ? a.shapes : a.preset}, bench::split_csv(a.archs), bench::split_csv(a.dtypes),
+                             bench::split_csv(a.families), a.sms, a.jobs));
   });
 }
 

@@ -54,6 +54,18 @@ class KernelFamily {
                       const DeviceSpec& dev, CUstream stream) const = 0;
 };
 
+// The device array that maps rows to experts in normalized args: m_indices, group_offsets or
+// masked_m by layout; null for dense.
+inline const i32* group_data(const GroupedGemmArgs& g) {
+  switch (g.layout) {
+    case Layout::contiguous_indices: return g.m_indices;
+    case Layout::contiguous_offsets: return g.group_offsets;
+    case Layout::masked: return g.masked_m;
+    case Layout::dense: break;
+  }
+  return nullptr;
+}
+
 // Every family, in order of preference for Family::automatic.
 std::span<const KernelFamily* const> kernel_families();
 

@@ -26,9 +26,11 @@ class ReferenceFamily final : public KernelFamily {
     return nullptr;
   }
 
-  KernelConfig choose(const ProblemDesc& p, const DeviceSpec&, const char* forced,
-                      const GemmOptions&) const override {
-    if (forced && *forced) throw InvalidArgument("config", "the reference family has no tunable config");
+  KernelConfig choose(const ProblemDesc& p, const DeviceSpec&, const char*,
+                      const GemmOptions& opts) const override {
+    // JITGEMM_FORCE_CONFIG tunes the fast families; the oracle has nothing to tune and ignores it.
+    // A config passed for this very call is a caller's mistake.
+    if (opts.config && *opts.config) throw InvalidArgument("config", "the reference family has no tunable config");
     KernelConfig c;
     c.family = Family::reference;
     c.v[kA] = static_cast<int>(p.a);
@@ -72,10 +74,7 @@ class ReferenceFamily final : public KernelFamily {
     p.d = g.d.data;
     p.sfa = g.a_scales.data;
     p.sfb = g.b_scales.data;
-    p.groups = g.layout == Layout::contiguous_indices   ? g.m_indices
-               : g.layout == Layout::contiguous_offsets ? g.group_offsets
-               : g.layout == Layout::masked             ? g.masked_m
-                                                        : nullptr;
+    p.groups = group_data(g);
     p.lda = g.a.ld;
     p.ldb = g.b.ld;
     p.ldc = g.c.ld;

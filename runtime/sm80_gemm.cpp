@@ -3,14 +3,14 @@
 // FP32 out). Only sm_80 instructions, so it runs on every arch from sm_80 on.
 //
 // NOTES on the heuristics: every candidate is scored by an estimate of its run time in SM cycles,
-// max(compute, memory, pipeline latency) + per-tile overhead, and the smallest wins (ties: the
-// earlier, larger-tile candidate).
+// the largest of compute, memory and pipeline latency, plus a tenth of the other two, plus per-tile
+// overhead; the smallest wins (ties: the earlier, larger-tile candidate).
 // - compute: the busiest SM runs ceil(tiles / grid) tiles per CTA, times the CTAs sharing it, at
 //   the MMA rate of the arch, lowered when shared memory (ldmatrix reads + cp.async writes per
 //   FLOP, 128 B/clk/SM) or too few independent MMAs per SM cannot keep the tensor cores fed.
 //   Waves and last-wave utilisation come out of the ceil: 133 tiles on 132 SMs cost two waves.
 // - memory: unique bytes over HBM, and every tile's operand reads over L2 (small tiles re-read A
-//   and B many times: what makes tiny tiles lose on decode shapes).
+//   and B many times: what makes tiny tiles lose on decode shapes, and 128x128 lose to 128x256).
 // - latency: a CTA keeps STAGES-1 K blocks in flight, so it needs ~latency/(STAGES-1) cycles per
 //   K block however fast the rest is: what makes deep pipelines and many CTAs win on memory-bound
 //   shapes (M <= 128, decode experts) where B must stream at full HBM bandwidth.
@@ -26,6 +26,7 @@
 
 #include "jit/errors.hpp"
 #include "jit/sm80/params.cuh"
+#include "runtime/choice_memo.hpp"
 #include "runtime/codegen.hpp"
 #include "runtime/family.hpp"
 #include "runtime/launcher.hpp"
@@ -39,10 +40,15 @@ namespace {
 // Compute-bound shapes want 64x64 warp tiles (the most MMA per ldmatrix byte that fits in 255
 // registers); memory-bound ones want many CTAs with deep pipelines. Stages are sized so that each
 // entry fits somewhere; check_config drops what does not fit the device.
+// OVERLAP=1 variants of the one-CTA-per-SM tiles hide the next tile's pipeline fill behind this
+// tile's epilogue (their own 33 KB of epilogue smem: A100/H100 only); two CTAs per SM overlap anyway.
 constexpr TileConfig kCandidates[] = {
-    {128, 256, 32, 2, 4, 4, 1, 8},  // 96 KB: the large-shape workhorse on every arch
-    {256, 128, 32, 4, 2, 4, 1, 8},  // 96 KB: same, for N not a multiple of 256 (not m_indices)
-    {128, 256, 64, 2, 4, 3, 1, 8},  // 144 KB: A100/H100, half the barriers
+    {128, 256, 32, 2, 4, 4, 1, 8, 1},  // 129 KB: the large-shape workhorse (A100, H100)
+    {256, 128, 32, 4, 2, 4, 1, 8, 1},  // 130 KB: same, for N not a multiple of 256 (not m_indices)
+    {128, 256, 64, 2, 4, 3, 1, 8, 1},  // 177 KB: H100, half the barriers
+    {128, 256, 32, 2, 4, 4, 1, 8},  // 96 KB: the large-shape workhorse where smem is 99 KB
+    {256, 128, 32, 4, 2, 4, 1, 8},  // 96 KB
+    {128, 256, 64, 2, 4, 3, 1, 8},  // 144 KB: A100
     {128, 128, 64, 2, 2, 3, 2, 8},  // 96 KB: two per SM on H100, finer waves
     {64, 256, 32, 1, 4, 4, 2, 8},   // 80 KB: 64-row experts / M=64 with 64x64 warp tiles
     {64, 128, 64, 2, 2, 4, 2, 8},   // 96 KB
@@ -68,7 +74,7 @@ Machine machine(const DeviceSpec& d) {
 }
 
 constexpr double kSmemBytesPerClock = 128;  // per SM
-constexpr double kL2BytesPerClockPerSm = 40;
+constexpr double kL2BytesPerClockPerSm = 30;  // ~7 TB/s on H100, ~4.5 TB/s on A100
 constexpr double kMemoryLatency = 1000;     // cycles from cp.async issue to data, under load
 constexpr double kTileOverhead = 1000;      // prologue fill + scheduling, per tile
 
@@ -79,7 +85,7 @@ int max_threads_per_sm(const DeviceSpec& d) {
 int threads(const TileConfig& c) { return c.warps_m * c.warps_n * 32; }
 
 int smem(const TileConfig& c) {
-  return sm80::smem_bytes(c.block_m, c.block_n, c.block_k, c.warps_m, c.stages);
+  return sm80::smem_bytes(c.block_m, c.block_n, c.block_k, c.warps_m, c.stages, c.overlap != 0);
 }
 
 // Live registers of the main loop: accumulators, double-buffered A and single B fragments, plus
@@ -125,9 +131,9 @@ std::int64_t max_tiles(const TileConfig& c, Layout l, std::int64_t m, std::int64
 }  // namespace
 
 std::string to_string(const TileConfig& c) {
-  return fmt::format("BLOCK_M={},BLOCK_N={},BLOCK_K={},WARPS_M={},WARPS_N={},STAGES={},CTAS_PER_SM={},SWIZZLE_N={}",
-                     c.block_m, c.block_n, c.block_k, c.warps_m, c.warps_n, c.stages, c.ctas_per_sm,
-                     c.swizzle_n);
+  return fmt::format(
+      "BLOCK_M={},BLOCK_N={},BLOCK_K={},WARPS_M={},WARPS_N={},STAGES={},CTAS_PER_SM={},SWIZZLE_N={},OVERLAP={}",
+      c.block_m, c.block_n, c.block_k, c.warps_m, c.warps_n, c.stages, c.ctas_per_sm, c.swizzle_n, c.overlap);
 }
 
 std::span<const TileConfig> candidate_configs() { return kCandidates; }
@@ -153,6 +159,7 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (c.stages < 2 || c.stages > 12) return "STAGES must be in [2, 12]";
   if (c.ctas_per_sm < 1 || c.ctas_per_sm > 8) return "CTAS_PER_SM must be in [1, 8]";
   if (c.swizzle_n < 1 || c.swizzle_n > 16) return "SWIZZLE_N must be in [1, 16]";
+  if (c.overlap != 0 && c.overlap != 1) return "OVERLAP must be 0 or 1";
   if (p.layout == Layout::contiguous_indices && kContiguousAlignment % c.block_m != 0)
     return fmt::format("the contiguous_indices layout needs BLOCK_M to divide the expert alignment {}",
                        kContiguousAlignment);
@@ -189,24 +196,35 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   const double wm = double(c.block_m) / c.warps_m, wn = double(c.block_n) / c.warps_n;
   const double smem_per_flop = (warps * (wm + wn) * 32 + (c.block_m + c.block_n) * 32.0) /
                                (2.0 * c.block_m * c.block_n * 16);
+  // An HMMA takes ~30 cycles; ~6 independent ones per SM sub-partition keep the tensor pipe busy.
   const double mmas_in_flight = resident * warps * (wm / 16) * (wn / 8);
   const double rate = std::min(mach.mma, kSmemBytesPerClock / smem_per_flop) *
-                      std::min(1.0, mmas_in_flight / 64);
+                      std::min(1.0, mmas_in_flight / 24);
   const double compute = per_cta * resident * 2.0 * c.block_m * c.block_n * k_pad / rate;
 
   // Memory: unique bytes over HBM, all tile reads over L2.
   const double valid_rows = rows * groups;
   const double out_bytes = dtype_size(p.d) + (p.has_c ? dtype_size(p.c) : 0);
   const double hbm_bytes = (groups * p.n * double(p.k) + valid_rows * p.k) * 2 + valid_rows * p.n * out_bytes;
-  const double l2_bytes = tiles * (c.block_m + c.block_n) * k_pad * 2;
+  // The loader zero-fills (does not read) A rows past the tile's valid rows.
+  const double l2_bytes = tiles * (std::min<double>(c.block_m, rows) + c.block_n) * k_pad * 2;
   const double memory = std::max(hbm_bytes / mach.hbm, l2_bytes / (kL2BytesPerClockPerSm * sms));
 
   const double latency = per_cta * k_blocks * kMemoryLatency / (c.stages - 1);
-  const double overhead = per_cta * (kTileOverhead + c.block_m * c.block_n * out_bytes / 64.0);
-  return std::max({compute, memory, latency}) + overhead;
+  // Per tile: the pipeline fill (hidden by OVERLAP) and the stores, at ~64 B/clk per SM; a second
+  // resident CTA computes meanwhile, which hides half of both.
+  const double fill = c.overlap ? 0.0 : kTileOverhead;
+  const double overhead = per_cta * (fill + c.block_m * c.block_n * out_bytes / 64.0) / (resident > 1 ? 2 : 1);
+  // The bottleneck, plus a tenth of the others: overlap is never perfect, and it breaks ties
+  // between memory-bound configs toward less wasted MMA work (and vice versa).
+  const double bottleneck = std::max({compute, memory, latency});
+  return bottleneck + 0.1 * (compute + memory + latency - bottleneck) + overhead;
 }
 
 TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
+  thread_local ChoiceMemo<TileConfig> memo;
+  TileConfig remembered;
+  if (memo.find(p, dev, &remembered)) return remembered;
   const TileConfig* best = nullptr;
   double best_cycles = 0;
   for (const TileConfig& c : kCandidates) {
@@ -215,6 +233,7 @@ TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
     if (!best || cycles < best_cycles * 0.999) best = &c, best_cycles = cycles;
   }
   if (!best) throw Unsupported("jit: sm80: no tile config fits " + dev.name);
+  memo.store(p, dev, *best);
   return *best;
 }
 
@@ -225,15 +244,18 @@ namespace {
 using sm80_gemm::TileConfig;
 
 // KernelConfig::v fields of this family.
-enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kBK, kWM, kWN, kStages, kCtas, kSwizzle };
+enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kBK, kWM, kWN, kStages, kCtas, kSwizzle, kOverlap };
 
 TileConfig tile_of(const KernelConfig& c) {
-  return {c.v[kBM], c.v[kBN], c.v[kBK], c.v[kWM], c.v[kWN], c.v[kStages], c.v[kCtas], c.v[kSwizzle]};
+  return {c.v[kBM], c.v[kBN], c.v[kBK], c.v[kWM], c.v[kWN], c.v[kStages], c.v[kCtas], c.v[kSwizzle], c.v[kOverlap]};
 }
 
-// Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice.
+// Applies a forced "NAME=value,..." onto `t`: unnamed fields keep the heuristics' choice, except
+// that an unnamed CTAS_PER_SM drops to what the forced tile's registers allow.
 TileConfig apply_forced(TileConfig t, const char* forced) {
+  bool ctas_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {
+    if (name == "OVERLAP") return (value == 0 || value == 1) && (t.overlap = value, true);
     if (value < 1 || value > 4096) return false;
     if (name == "BLOCK_M") t.block_m = value;
     else if (name == "BLOCK_N") t.block_n = value;
@@ -241,11 +263,16 @@ TileConfig apply_forced(TileConfig t, const char* forced) {
     else if (name == "WARPS_M") t.warps_m = value;
     else if (name == "WARPS_N") t.warps_n = value;
     else if (name == "STAGES") t.stages = value;
-    else if (name == "CTAS_PER_SM") t.ctas_per_sm = value;
+    else if (name == "CTAS_PER_SM") t.ctas_per_sm = value, ctas_given = true;
     else if (name == "SWIZZLE_N") t.swizzle_n = value;
     else return false;
     return true;
   });
+  const int nthreads = t.warps_m * t.warps_n * 32;
+  if (!ctas_given && nthreads > 0 && t.block_m >= 16 * t.warps_m && t.block_n >= 16 * t.warps_n)
+    while (t.ctas_per_sm > 1 &&
+           sm80_gemm::estimated_registers(t) > std::min(255, 65536 / (nthreads * t.ctas_per_sm)))
+      --t.ctas_per_sm;
   return t;
 }
 
@@ -276,7 +303,9 @@ class Sm80Family final : public KernelFamily {
     const double m_blocks = std::ceil(double(p.m) / t.block_m), n_blocks = std::ceil(double(p.n) / t.block_n);
     const double tiles = (m_blocks + (p.layout == Layout::contiguous_offsets ? p.num_groups : 0)) *
                          n_blocks * (p.layout == Layout::masked ? p.num_groups : 1);
-    if (tiles + double(dev.num_sms) * t.ctas_per_sm > INT_MAX || m_blocks * t.swizzle_n > INT_MAX)
+    // The scheduler also rounds m and n up to whole blocks in int.
+    if (tiles + double(dev.num_sms) * t.ctas_per_sm > INT_MAX || m_blocks * t.swizzle_n > INT_MAX ||
+        p.m + t.block_m > INT_MAX || p.n + t.block_n > INT_MAX)
       throw Unsupported(fmt::format("jit: sm80: {:.3g} tiles of {}x{} overflow the scheduler's int tile index",
                                     tiles, t.block_m, t.block_n));
     KernelConfig c;
@@ -289,6 +318,7 @@ class Sm80Family final : public KernelFamily {
     c.v[kBM] = t.block_m, c.v[kBN] = t.block_n, c.v[kBK] = t.block_k;
     c.v[kWM] = t.warps_m, c.v[kWN] = t.warps_n;
     c.v[kStages] = t.stages, c.v[kCtas] = t.ctas_per_sm, c.v[kSwizzle] = t.swizzle_n;
+    c.v[kOverlap] = t.overlap;
     return c;
   }
 
@@ -312,7 +342,8 @@ class Sm80Family final : public KernelFamily {
         .add("WARPS_N", c.v[kWN])
         .add("STAGES", c.v[kStages])
         .add("CTAS_PER_SM", c.v[kCtas])
-        .add("SWIZZLE_N", c.v[kSwizzle]);
+        .add("SWIZZLE_N", c.v[kSwizzle])
+        .add("OVERLAP", c.v[kOverlap] != 0);
     return render_instantiation("jit/sm80/gemm.cuh", "jit::sm80::gemm_kernel", "jit::sm80::Params", args);
   }
 
@@ -328,10 +359,7 @@ class Sm80Family final : public KernelFamily {
     p.b = g.b.data;
     p.c = g.c.data;
     p.d = g.d.data;
-    p.groups = g.layout == Layout::contiguous_indices   ? g.m_indices
-               : g.layout == Layout::contiguous_offsets ? g.group_offsets
-               : g.layout == Layout::masked             ? g.masked_m
-                                                        : nullptr;
+    p.groups = group_data(g);
     p.lda = g.a.ld;
     p.ldb = g.b.ld;
     p.ldc = g.c.ld;

@@ -10,13 +10,15 @@
 namespace jit::detail::sm80_gemm {
 
 // The template constants of one kernel besides dtypes and layout. The printable form is also the
-// forced-config syntax: "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,WARPS_M=2,WARPS_N=4,STAGES=4,...".
+// forced-config syntax: "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,WARPS_M=2,WARPS_N=4,STAGES=4,...";
+// fields left out of a forced config keep the heuristics' choice.
 struct TileConfig {
   int block_m = 0, block_n = 0, block_k = 0;
   int warps_m = 0, warps_n = 0;
   int stages = 0;
   int ctas_per_sm = 1;  // __launch_bounds__ minimum: the registers allow this many CTAs per SM
   int swizzle_n = 8;    // scheduler band width in N blocks (L2 reuse)
+  int overlap = 0;      // 1: own epilogue smem, the next tile's loads overlap this tile's stores
   bool operator==(const TileConfig&) const = default;
 };
 

@@ -182,6 +182,27 @@ GroupedGemmArgs normalize(const GroupedGemmArgs& in) {
   return g;
 }
 
+namespace {
+
+bool same_operand(const Operand& x, const Operand& y) {
+  return x.data == y.data && x.dtype == y.dtype && x.ld == y.ld && x.batch_stride == y.batch_stride;
+}
+
+bool same_scales(const Scales& x, const Scales& y) {
+  return x.kind == y.kind && x.data == y.data && x.ld == y.ld && x.batch_stride == y.batch_stride;
+}
+
+}  // namespace
+
+bool same_call(const GroupedGemmArgs& x, const GroupedGemmArgs& y) {
+  return x.layout == y.layout && x.num_groups == y.num_groups && x.m == y.m && x.n == y.n && x.k == y.k &&
+         same_operand(x.a, y.a) && same_operand(x.b, y.b) && same_operand(x.c, y.c) && x.d.data == y.d.data &&
+         x.d.dtype == y.d.dtype && x.d.ld == y.d.ld && x.d.batch_stride == y.d.batch_stride &&
+         same_scales(x.a_scales, y.a_scales) && same_scales(x.b_scales, y.b_scales) &&
+         x.m_indices == y.m_indices && x.group_offsets == y.group_offsets && x.masked_m == y.masked_m &&
+         x.expected_m == y.expected_m;
+}
+
 }  // namespace jit::detail
 
 namespace jit {

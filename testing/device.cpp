@@ -68,12 +68,20 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
   return *this;
 }
 
+// The plain copies run on the legacy stream, which our non-blocking streams do not wait for, and a
+// pageable upload may return before its DMA lands: synchronise the context on both sides so a copy
+// is ordered with every stream's work (tests and benchmarks only; speed does not matter here).
 void DeviceBuffer::upload(const void* host, std::size_t bytes, std::size_t offset) {
-  if (bytes) TEST_CU(cuMemcpyHtoD(ptr_ + offset, host, bytes));
+  if (!bytes) return;
+  TEST_CU(cuCtxSynchronize());
+  TEST_CU(cuMemcpyHtoD(ptr_ + offset, host, bytes));
+  TEST_CU(cuCtxSynchronize());
 }
 
 void DeviceBuffer::download(void* host, std::size_t bytes, std::size_t offset) const {
-  if (bytes) TEST_CU(cuMemcpyDtoH(host, ptr_ + offset, bytes));
+  if (!bytes) return;
+  TEST_CU(cuCtxSynchronize());
+  TEST_CU(cuMemcpyDtoH(host, ptr_ + offset, bytes));
 }
 
 Stream::Stream() { TEST_CU(cuStreamCreate(&s_, CU_STREAM_NON_BLOCKING)); }

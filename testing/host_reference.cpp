@@ -114,6 +114,7 @@ std::vector<float> host_output(const GpuProblem& p, const void* dptr) {
   const ProblemSpec& s = p.spec();
   const i64 count = p.d_rows() * s.n, ds = dtype_size(s.d);
   std::vector<std::uint8_t> raw(count * ds);
+  TEST_CU(cuCtxSynchronize());  // the legacy-stream copy does not wait for non-blocking streams
   TEST_CU(cuMemcpyDtoH(raw.data(), reinterpret_cast<CUdeviceptr>(dptr), raw.size()));
   std::vector<float> out(count);
   for (i64 i = 0; i < count; ++i) out[i] = host_to_float(s.d, raw.data() + i * ds);

@@ -5,4 +5,5 @@
 #include "jit/gemm.hpp"
 #include "jit/options.hpp"
 #include "jit/runtime.hpp"
+#include "jit/scales.hpp"
 #include "jit/types.hpp"

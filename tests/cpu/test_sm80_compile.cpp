@@ -87,6 +87,7 @@ TEST_CASE("every candidate config compiles in every layout without spills") {
     for (const TileConfig& cfg : detail::sm80_gemm::candidate_configs()) {
       const std::string forced = detail::sm80_gemm::to_string(cfg);
       std::string regs;
+      int spills = 0;
       for (const Variant& v : variants) {
         const ProblemDesc p = problem(v.layout, v.ab, v.d, v.has_c, v.c, 4096, 4096, 4096, 8);
         if (std::string why = detail::sm80_gemm::check_config(cfg, p, dev); !why.empty()) {
@@ -97,10 +98,11 @@ TEST_CASE("every candidate config compiles in every layout without spills") {
         const PrecompileResult r = rt.precompile(p, dev, o);
         check_compiled(r, fmt::format("{} {} {}", arch, forced, layout_name(v.layout)), register_limit(cfg));
         regs += " " + std::to_string(r.registers);
+        spills += std::max(0, r.spill_bytes);
         ++compiled;
       }
-      table += fmt::format("  {:<7} {:<95} occ {} regs{} spills 0\n", arch, forced,
-                           detail::sm80_gemm::occupancy(cfg, dev), regs);
+      table += fmt::format("  {:<7} {:<105} occ {} regs{} spills {}\n", arch, forced,
+                           detail::sm80_gemm::occupancy(cfg, dev), regs, spills);
     }
   }
   std::printf("[test_sm80_compile] %d kernels compiled; registers per layout "
@@ -147,7 +149,7 @@ TEST_CASE("heuristics: large shapes get big tiles, decode shapes small ones") {
   CHECK(big.block_m / big.warps_m * (big.block_n / big.warps_n) == 64 * 64);
   ProblemDesc decode = problem(Layout::masked, DType::bf16, DType::bf16, false, DType::fp32, 32, 4096, 7168, 64);
   decode.expected_m = 4;
-  CHECK(detail::sm80_gemm::choose_tile(decode, h100).block_m == 16);
+  CHECK(detail::sm80_gemm::choose_tile(decode, h100).block_m <= 64);
   // m_indices experts start on multiples of 128: no 256-row tiles there.
   for (const char* arch : kArchs)
     CHECK(detail::sm80_gemm::choose_tile(problem(Layout::contiguous_indices, DType::bf16, DType::bf16,
@@ -163,17 +165,20 @@ TEST_CASE("forced configs: applied, validated, and bad ones rejected with Invali
   const GemmOptions o{.family = Family::sm80};
 
   const detail::KernelConfig c = f.choose(
-      dense, h100, "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,WARPS_M=2,WARPS_N=4,STAGES=3", o);
+      dense, h100, "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,WARPS_M=2,WARPS_N=4,STAGES=3,OVERLAP=0", o);
   CHECK(f.describe(c).find("BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,WARPS_M=2,WARPS_N=4,STAGES=3") !=
         std::string::npos);
   CHECK(f.dynamic_smem(c) == 3u * (128 + 256) * 32 * 2);
-  CHECK(f.describe(f.choose(dense, h100, "STAGES=5", o)).find("STAGES=5") != std::string::npos);
+  const detail::KernelConfig c1 = f.choose(
+      dense, h100, "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,WARPS_M=2,WARPS_N=4,STAGES=3,OVERLAP=1", o);
+  CHECK(f.dynamic_smem(c1) == 3u * (128 + 256) * 32 * 2 + 2 * 16 * (256 + 8) * 4);
+  CHECK(f.describe(f.choose(dense, h100, "STAGES=2", o)).find("STAGES=2") != std::string::npos);
 
   for (const char* bad : {"BLOCK_M", "BLOCK_M=abc", "BLOCK_M=12x", "BLOCK_Q=64", "STAGES=0",
-                          "BLOCK_K=48", "BLOCK_K=16", "BLOCK_M=96,WARPS_M=2", "WARPS_M=4,WARPS_N=4",
+                          "BLOCK_K=48", "BLOCK_K=16", "BLOCK_M=80,WARPS_M=2", "WARPS_M=4,WARPS_N=4",
                           "BLOCK_M=128,BLOCK_N=256,WARPS_M=2,WARPS_N=4,CTAS_PER_SM=2", "STAGES=13",
-                          "BLOCK_M=512", "SWIZZLE_N=32", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=64,WARPS_M=1,WARPS_N=1"}) {
-    INFO(bad);
+                          "BLOCK_M=512", "SWIZZLE_N=32", "OVERLAP=2", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=64,WARPS_M=1,WARPS_N=1"}) {
+    INFO(std::string(bad));
     CHECK_THROWS_AS(f.choose(dense, h100, bad, o), InvalidArgument);
   }
   // Shared memory beyond the device's opt-in (99 KB on sm_86).
@@ -183,9 +188,18 @@ TEST_CASE("forced configs: applied, validated, and bad ones rejected with Invali
   CHECK_THROWS_AS(f.choose(problem(Layout::contiguous_indices, DType::bf16, DType::bf16, false, DType::fp32),
                            h100, "BLOCK_M=256,BLOCK_N=128,WARPS_M=4,WARPS_N=2", o),
                   InvalidArgument);
-  // A forced config through the runtime fails the same way (precompile reports instead of throwing).
+  // Through the runtime: GemmOptions::config and Options::force_config.
   TempDir dir("sm80-forced");
   Runtime rt(quiet_options(dir.path()));
+  CHECK_THROWS_AS(rt.choice(dense, h100, GemmOptions{.family = Family::sm80, .config = "BLOCK_K=48"}),
+                  InvalidArgument);
+  CHECK(rt.choice(dense, h100, GemmOptions{.family = Family::sm80, .config = "STAGES=2"}).find("STAGES=2") !=
+        std::string::npos);
+  Options forced_env = quiet_options(dir.path());
+  forced_env.force_family = Family::sm80;
+  forced_env.force_config = "WARPS_M=3";
+  Runtime rt2(forced_env);
+  CHECK_THROWS_AS(rt2.choice(dense, h100, GemmOptions{}), InvalidArgument);
   const PrecompileResult r = rt.precompile(dense, h100, GemmOptions{.family = Family::sm80, .config = "BLOCK_K=48"});
   CHECK(r.status == PrecompileResult::Status::failed);
   CHECK(r.error.find("invalid argument 'config'") != std::string::npos);
@@ -217,10 +231,12 @@ TEST_CASE("dtypes and scales other than bf16/fp16 are Unsupported when sm80 is f
     ProblemDesc p = problem(Layout::dense, k.ab, DType::bf16, false, DType::fp32);
     p.a_scale = k.sa;
     p.b_scale = k.sb;
-    INFO(dtype_name(k.ab), " ", scale_kind_name(k.sa));
+    const std::string what = std::string(dtype_name(k.ab)) + " " + scale_kind_name(k.sa);
+    INFO(what);
     REQUIRE(f.unsupported(p, h100) != nullptr);
+    CHECK_THROWS_AS(rt.choice(p, h100, GemmOptions{.family = Family::sm80}), Unsupported);
     const PrecompileResult r = rt.precompile(p, h100, GemmOptions{.family = Family::sm80});
-    CHECK(r.status == PrecompileResult::Status::failed);
+    CHECK(r.status == PrecompileResult::Status::unsupported);
     CHECK(r.error.find("family sm80 cannot run") != std::string::npos);
     CHECK(r.error.find(f.unsupported(p, h100)) != std::string::npos);
   }

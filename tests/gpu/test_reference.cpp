@@ -43,6 +43,7 @@ ProblemSpec spec_for(Layout l, Scaling s, DType d, bool with_c, std::uint64_t se
 void check_rows(const GpuProblem& p, const std::vector<float>& out) {
   const i64 n = p.spec().n, ds = dtype_size(p.spec().d);
   std::vector<unsigned char> raw(p.d_rows() * n * ds);
+  TEST_CU(cuCtxSynchronize());
   TEST_CU(cuMemcpyDtoH(raw.data(), reinterpret_cast<CUdeviceptr>(p.out()), raw.size()));
   i64 touched = 0, bad = 0;
   for (i64 r = 0; r < p.d_rows(); ++r) {
@@ -122,9 +123,10 @@ GPU_CASE("the output check detects NaN, unwritten elements and written padding")
   const i64 n = s.n;
   auto poke = [&](i64 row, i64 col, std::uint16_t bits) {
     TEST_CU(cuMemcpyHtoD(reinterpret_cast<CUdeviceptr>(p.out()) + (row * n + col) * 2, &bits, 2));
+    TEST_CU(cuCtxSynchronize());  // a pageable copy may return before it lands
   };
   // Row 0 of group 0 is valid, row 39 of group 0 is masked off (group 0 has 5 rows).
-  poke(0, 3, 0xCDCD);  // unwritten
+  poke(0, 3, 0xFFFF);  // unwritten (the poison pattern)
   poke(1, 4, 0x7FC0);  // NaN
   poke(39, 0, 0x3F80);  // 1.0 in a masked-off row
   r = p.check(stream);

@@ -39,14 +39,17 @@ __device__ __forceinline__ u32 map_shared_rank(u32 addr, u32 rank) {
   return r;
 }
 
-// mbarrier.arrive.release.cluster on a barrier of CTA `rank` of the cluster (its own rank too):
-// how a consumer tells both producers of a multicast pair that a stage is free.
+// mbarrier.arrive on a barrier of CTA `rank` of the cluster (its own rank too): how a consumer
+// tells both producers of a multicast pair that a stage is free. Default (CTA-scope release)
+// semantics, as CUTLASS's cluster barrier: the consumer's wgmma.wait_group already retired its
+// reads of the slot, and a .release.cluster fence on every per-stage arrive measured 1.3-1.8x
+// slower kernels (bench/NOTES.md).
 __device__ __forceinline__ void mbarrier_arrive_cluster(u32 bar, u32 rank) {
   asm volatile(
       "{\n"
       ".reg .b32 remote;\n"
       "mapa.shared::cluster.u32 remote, %0, %1;\n"
-      "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n"
+      "mbarrier.arrive.shared::cluster.b64 _, [remote];\n"
       "}\n" :: "r"(bar), "r"(rank) : "memory");
 }
 
@@ -70,19 +73,9 @@ __device__ __forceinline__ void mbarrier_wait(u32 bar, u32 phase) {
   }
 }
 
-// The same wait with cluster-scope acquire: for barriers that remote CTAs arrive on (the empty
-// barriers of a multicast pipeline), so the peer's reads of our shared memory are ordered before
-// the TMA writes that follow.
-__device__ __forceinline__ void mbarrier_wait_cluster(u32 bar, u32 phase) {
-  u32 done = 0;
-  while (!done) {
-    asm volatile(
-        "{\n"
-        ".reg .pred p;\n"
-        "mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;\n"
-        "selp.u32 %0, 1, 0, p;\n"
-        "}\n" : "=r"(done) : "r"(bar), "r"(phase) : "memory");
-  }
-}
+// The wait on barriers that remote CTAs arrive on (the empty barriers of a multicast pipeline).
+// CTA-scope acquire, as for local barriers: what it orders is the peer's completed wgmma reads
+// before our next TMA write, which the arrive's completion already implies (see above).
+__device__ __forceinline__ void mbarrier_wait_cluster(u32 bar, u32 phase) { mbarrier_wait(bar, phase); }
 
 }  // namespace jit::ptx

@@ -15,10 +15,18 @@ __device__ __forceinline__ u32 shared_addr(const void* p) {
   return static_cast<u32>(__cvta_generic_to_shared(p));
 }
 
-// %laneid.
+// %laneid and %tid.x, read with volatile asm: the compiler cannot hoist what is computed from
+// them out of the persistent tile loop (it would keep the results in registers -- or spill them --
+// across the main loop, where the accumulators need every register).
 __device__ __forceinline__ u32 lane_id() {
   u32 r;
-  asm("mov.u32 %0, %%laneid;\n" : "=r"(r));
+  asm volatile("mov.u32 %0, %%laneid;\n" : "=r"(r));
+  return r;
+}
+
+__device__ __forceinline__ u32 thread_id_x() {
+  u32 r;
+  asm volatile("mov.u32 %0, %%tid.x;\n" : "=r"(r));
   return r;
 }
 
@@ -114,6 +122,13 @@ __device__ __forceinline__ u32 pack_bf16x2(float lo, float hi) {
   return r;
 }
 
+// cvt.rn.f16x2.f32: the same for a packed fp16 pair.
+__device__ __forceinline__ u32 pack_f16x2(float lo, float hi) {
+  u32 r;
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+
 // ld.global.nc.f32 ("Data Movement: ld.global.nc"): a read-only, L1-cached load, for the small
 // scale arrays that every thread of a CTA reads (one broadcast transaction per warp).
 __device__ __forceinline__ float ld_global_nc(const float* p) {
@@ -122,12 +137,27 @@ __device__ __forceinline__ float ld_global_nc(const float* p) {
   return r;
 }
 
-// ld.shared.f32 / ld.shared.v4.b32 and st.global.v4.b32: explicit shared/global accesses where
+// ld.shared / st.shared / st.global.v4: explicit shared/global accesses where
 // the generic-address forms would cost an address conversion in the hot loop.
 __device__ __forceinline__ float ld_shared_f32(u32 addr) {
   float r;
   asm volatile("ld.shared.f32 %0, [%1];\n" : "=f"(r) : "r"(addr) : "memory");
   return r;
+}
+
+__device__ __forceinline__ u32 ld_shared_u32(u32 addr) {
+  u32 r;
+  asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(r) : "r"(addr) : "memory");
+  return r;
+}
+
+__device__ __forceinline__ void st_shared_u32(u32 addr, u32 v) {
+  asm volatile("st.shared.u32 [%0], %1;\n" :: "r"(addr), "r"(v) : "memory");
+}
+
+__device__ __forceinline__ void st_shared_v4(u32 addr, u32 a, u32 b, u32 c, u32 d) {
+  asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" :: "r"(addr), "r"(a), "r"(b), "r"(c), "r"(d)
+               : "memory");
 }
 
 __device__ __forceinline__ void ld_shared_v4(u32 addr, u32 (&v)[4]) {

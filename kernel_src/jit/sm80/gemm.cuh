@@ -12,6 +12,8 @@
 //   hides behind them.
 // - Tails: rows past the tile's valid rows (next expert, padding, end of A/B) and K chunks past K
 //   are zero-filled by cp.async and never read; the epilogue writes only valid rows and columns.
+// - Persistent: each CTA walks its tiles; with OVERLAP the next tile's prologue copies are issued
+//   before this tile's epilogue (which then has its own smem), hiding the pipeline fill.
 #pragma once
 
 #include <jit/common/scheduler.cuh>
@@ -24,20 +26,35 @@
 
 namespace jit::sm80 {
 
+template <int BLOCK_M, int BLOCK_N, int BLOCK_K>
+struct StageStorage {
+  u16 a[BLOCK_M * BLOCK_K];  // swizzled, see smem_layout.cuh
+  u16 b[BLOCK_N * BLOCK_K];
+};
+
+template <int BLOCK_M, int BLOCK_N, int BLOCK_K, int WARPS_M, int STAGES, bool OVERLAP>
+struct SharedStorage;
+
+// The epilogue stages its slices in the pipeline's space (drained by then).
 template <int BLOCK_M, int BLOCK_N, int BLOCK_K, int WARPS_M, int STAGES>
-struct alignas(kSmemAlign) SharedStorage {
-  struct Stage {
-    u16 a[BLOCK_M * BLOCK_K];  // swizzled, see smem_layout.cuh
-    u16 b[BLOCK_N * BLOCK_K];
-  };
+struct alignas(kSmemAlign) SharedStorage<BLOCK_M, BLOCK_N, BLOCK_K, WARPS_M, STAGES, false> {
+  using Stage = StageStorage<BLOCK_M, BLOCK_N, BLOCK_K>;
   union {
     Stage stages[STAGES];
     float epilogue[WARPS_M * 16][epilogue_row_floats(BLOCK_N)];
   };
 };
 
+// The epilogue has its own space: the next tile's prologue copies land while this tile is stored.
+template <int BLOCK_M, int BLOCK_N, int BLOCK_K, int WARPS_M, int STAGES>
+struct alignas(kSmemAlign) SharedStorage<BLOCK_M, BLOCK_N, BLOCK_K, WARPS_M, STAGES, true> {
+  using Stage = StageStorage<BLOCK_M, BLOCK_N, BLOCK_K>;
+  Stage stages[STAGES];
+  float epilogue[WARPS_M * 16][epilogue_row_floats(BLOCK_N)];
+};
+
 template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int BLOCK_K,
-          int WARPS_M, int WARPS_N, int STAGES, int CTAS_PER_SM, int SWIZZLE_N>
+          int WARPS_M, int WARPS_N, int STAGES, int CTAS_PER_SM, int SWIZZLE_N, bool OVERLAP>
 __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kernel(const Params p) {
   constexpr int kThreads = WARPS_M * WARPS_N * 32;
   constexpr int WM = BLOCK_M / WARPS_M, WN = BLOCK_N / WARPS_N;
@@ -47,8 +64,8 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
   static_assert(BLOCK_M % WARPS_M == 0 && BLOCK_N % WARPS_N == 0, "warps must tile the CTA tile");
   static_assert(STAGES >= 2, "a pipeline needs two stages");
   static_assert(KSTEPS % 2 == 0, "register double-buffering alternates per K step");
-  using Smem = SharedStorage<BLOCK_M, BLOCK_N, BLOCK_K, WARPS_M, STAGES>;
-  static_assert(sizeof(Smem) == smem_bytes(BLOCK_M, BLOCK_N, BLOCK_K, WARPS_M, STAGES),
+  using Smem = SharedStorage<BLOCK_M, BLOCK_N, BLOCK_K, WARPS_M, STAGES, OVERLAP>;
+  static_assert(sizeof(Smem) == smem_bytes(BLOCK_M, BLOCK_N, BLOCK_K, WARPS_M, STAGES, OVERLAP),
                 "the host's smem_bytes must match the layout");
   constexpr u32 kStageBytes = sizeof(typename Smem::Stage);
   constexpr u32 kBOffset = BLOCK_M * BLOCK_K * 2;  // B part within a stage
@@ -64,24 +81,38 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
   const int num_k_blocks = (p.k + BLOCK_K - 1) / BLOCK_K;
 
   TileScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N> sched(p.m, p.n, p.num_groups, p.groups);
-  Tile tile;
-  while (sched.next(tile)) {
-    const int col0 = tile.n_block * BLOCK_N;
-    const i64 a_batch = L == Layout::masked ? tile.group * p.batch_a : 0;
-    const TileLoader<BLOCK_M, BLOCK_K, kThreads> load_a(
-        static_cast<const u16*>(p.a) + a_batch + tile.row0 * p.lda, p.lda, tile.rows, tid);
-    const TileLoader<BLOCK_N, BLOCK_K, kThreads> load_b(
-        static_cast<const u16*>(p.b) + tile.group * p.batch_b + col0 * p.ldb, p.ldb, p.n - col0, tid);
-
-    // Prologue: K blocks 0 .. STAGES-2 in flight (one commit group each, empty past K).
+  // The tile's operand loaders: A rows past the tile's rows and B rows past N are zero-filled.
+  auto loader_a = [&](const Tile& t) {
+    const i64 batch = L == Layout::masked ? t.group * p.batch_a : 0;
+    return TileLoader<BLOCK_M, BLOCK_K, kThreads>(
+        static_cast<const u16*>(p.a) + batch + t.row0 * p.lda, p.lda, t.rows, tid);
+  };
+  auto loader_b = [&](const Tile& t) {
+    const int col0 = t.n_block * BLOCK_N;
+    return TileLoader<BLOCK_N, BLOCK_K, kThreads>(
+        static_cast<const u16*>(p.b) + t.group * p.batch_b + col0 * p.ldb, p.ldb, p.n - col0, tid);
+  };
+  // Prologue: K blocks 0 .. STAGES-2 in flight (one commit group each, empty past K).
+  auto issue_prologue = [&](const Tile& t) {
+    const auto la = loader_a(t);
+    const auto lb = loader_b(t);
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
       if (s < num_k_blocks) {
-        load_a.load(smem_base + s * kStageBytes, s * BLOCK_K, p.k);
-        load_b.load(smem_base + s * kStageBytes + kBOffset, s * BLOCK_K, p.k);
+        la.load(smem_base + s * kStageBytes, s * BLOCK_K, p.k, p.lda, p.a);
+        lb.load(smem_base + s * kStageBytes + kBOffset, s * BLOCK_K, p.k, p.ldb, p.b);
       }
       ptx::cp_async_commit();
     }
+  };
+
+  Tile tile;
+  bool have = sched.next(tile);
+  if (OVERLAP && have) issue_prologue(tile);
+  while (have) {
+    const auto load_a = loader_a(tile);
+    const auto load_b = loader_b(tile);
+    if (!OVERLAP) issue_prologue(tile);
     ptx::cp_async_wait<STAGES - 2>();
     __syncthreads();
 
@@ -98,11 +129,11 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
     u32 fa[2][MT][4], fb[NT][2];
     auto load_a_fragments = [&](int buf, u32 stage, int ks) {
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt) ptx::ldmatrix_x4(fa[buf][mt], stage + frag.a[ks] + mt * kRow16);
+      for (int mt = 0; mt < MT; ++mt) ptx::ldmatrix_x4(fa[buf][mt], stage + frag.a(ks) + mt * kRow16);
     };
     auto load_b_pair = [&](int np, u32 stage, int ks) {
       u32 r[4];
-      ptx::ldmatrix_x4(r, stage + kBOffset + frag.b[ks] + np * kRow16);
+      ptx::ldmatrix_x4(r, stage + kBOffset + frag.b(ks) + np * kRow16);
       fb[2 * np][0] = r[0], fb[2 * np][1] = r[1];
       fb[2 * np + 1][0] = r[2], fb[2 * np + 1][1] = r[3];
     };
@@ -123,14 +154,16 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
           read_stage = read_stage + 1 == STAGES ? 0 : read_stage + 1;
           read_addr = smem_base + read_stage * kStageBytes;
         }
+        // (After the last K step this prefetches from a stale stage: unused, and cheaper in
+        // registers than a guard.)
         const int next_ks = (ks + 1) % KSTEPS;
         load_a_fragments((ks + 1) % 2, read_addr, next_ks);
         if (ks == 0) {
           const int kb_load = kb + STAGES - 1;
           if (kb_load < num_k_blocks) {
             const u32 w = smem_base + write_stage * kStageBytes;
-            load_a.load(w, kb_load * BLOCK_K, p.k);
-            load_b.load(w + kBOffset, kb_load * BLOCK_K, p.k);
+            load_a.load(w, kb_load * BLOCK_K, p.k, p.lda, p.a);
+            load_b.load(w + kBOffset, kb_load * BLOCK_K, p.k, p.ldb, p.b);
           }
           ptx::cp_async_commit();
           write_stage = write_stage + 1 == STAGES ? 0 : write_stage + 1;
@@ -149,11 +182,23 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
       }
     }
 
-    // Drain: the remaining groups are empty, but other warps may still read the last stage.
-    ptx::cp_async_wait<0>();
-    __syncthreads();
-    store_tile<D, L, HAS_C, C, BLOCK_M, BLOCK_N, WARPS_M, WARPS_N>(p, sched, tile, acc,
-                                                                  &smem.epilogue[0][0]);
+    // With OVERLAP the next tile's prologue refills the stages (once every warp is past its last,
+    // stale, fragment prefetch) and lands while this tile is stored.
+    if constexpr (OVERLAP) {
+      Tile next;
+      have = sched.next(next);
+      __syncthreads();
+      if (have) issue_prologue(next);
+      store_tile<D, L, HAS_C, C, BLOCK_M, BLOCK_N, WARPS_M, WARPS_N>(p, sched, tile, acc,
+                                                                    &smem.epilogue[0][0]);
+      tile = next;
+    } else {
+      ptx::cp_async_wait<0>();  // only empty groups are left
+      __syncthreads();          // the staging overlays the stages
+      store_tile<D, L, HAS_C, C, BLOCK_M, BLOCK_N, WARPS_M, WARPS_N>(p, sched, tile, acc,
+                                                                    &smem.epilogue[0][0]);
+      have = sched.next(tile);
+    }
   }
 }
 

@@ -33,11 +33,12 @@ constexpr int epilogue_bytes(int warps_m, int block_n) {
   return warps_m * 16 * epilogue_row_floats(block_n) * 4;
 }
 constexpr int round_up_smem(int bytes) { return (bytes + kSmemAlign - 1) / kSmemAlign * kSmemAlign; }
-// The dynamic shared memory of one CTA: the pipeline and the epilogue staging share the space.
-constexpr int smem_bytes(int block_m, int block_n, int block_k, int warps_m, int stages) {
+// The dynamic shared memory of one CTA. The epilogue staging either reuses the pipeline's space, or
+// (OVERLAP) has its own, so the next tile's first K blocks load while this tile is stored.
+constexpr int smem_bytes(int block_m, int block_n, int block_k, int warps_m, int stages, bool overlap) {
   const int pipe = stages * stage_bytes(block_m, block_n, block_k);
   const int epi = epilogue_bytes(warps_m, block_n);
-  return round_up_smem(pipe > epi ? pipe : epi);
+  return round_up_smem(overlap ? pipe + epi : (pipe > epi ? pipe : epi));
 }
 
 }  // namespace jit::sm80

@@ -36,61 +36,66 @@ class TileLoader {
   static_assert(THREADS % kChunksPerRow == 0, "a thread's chunk column must not change");
   static_assert(!kPartial || kIters == 1, "partial coverage only for tiles smaller than one pass");
   static_assert(kIters == 1 || kRowsPerIter % 16 == 0, "the swizzle must repeat every iteration");
-  static_assert(kIters <= 32, "row mask is 32 bits");
+  static_assert(kIters <= 31, "row mask is 31 bits");
+  static constexpr u32 kPresent = 1u << 31;  // mask_ bit: the thread has a chunk at all
 
  public:
   // base: element (row 0, k 0) of the tile; rows: rows that exist from base.
-  __device__ __forceinline__ TileLoader(const u16* base, i64 ld, int rows, int tid)
-      : base_(base), step_(kRowsPerIter * ld) {
+  __device__ __forceinline__ TileLoader(const u16* base, i64 ld, int rows, int tid) {
     const int row = tid / kChunksPerRow, chunk = tid % kChunksPerRow;
     src_ = base + row * ld + chunk * 8;
     dst_ = swizzled_offset<BLOCK_K>(row, chunk);
     k_ = chunk * 8;
-    mask_ = 0;
+    mask_ = !kPartial || tid < kChunks ? kPresent : 0u;
 #pragma unroll
     for (int i = 0; i < kIters; ++i)
-      if (row + i * kRowsPerIter < rows && (!kPartial || tid < kChunks)) mask_ |= 1u << i;
-    present_ = !kPartial || tid < kChunks;
+      if (row + i * kRowsPerIter < rows) mask_ |= 1u << i;
   }
 
   // Issues the copies of K block [k0, k0 + BLOCK_K) into the stage at shared address `stage`.
-  __device__ __forceinline__ void load(u32 stage, int k0, int k) const {
-    if (kPartial && !present_) return;
+  // ld and `any_valid` (an address that may be named when nothing is read) come from the kernel
+  // parameters on every call rather than living in registers across the main loop.
+  __device__ __forceinline__ void load(u32 stage, int k0, int k, i64 ld, const void* any_valid) const {
+    if (kPartial && !(mask_ & kPresent)) return;  // this thread has no chunk in the tile
     const bool k_ok = k0 + k_ < k;  // K is a multiple of 8: a chunk is all in or all out
+    // Walk the rows with one running pointer. The empty asm makes the step opaque, so the compiler
+    // cannot hoist kIters precomputed row addresses (2 registers each) out of the main loop.
+    i64 step = kRowsPerIter * ld;
+    asm volatile("" : "+l"(step));
+    const u16* row = src_ + k0;
 #pragma unroll
-    for (int i = 0; i < kIters; ++i) {
+    for (int i = 0; i < kIters; ++i, row += step) {
       const bool ok = k_ok && ((mask_ >> i) & 1u);
-      const u16* src = ok ? src_ + i * step_ + k0 : base_;  // any valid address when nothing is read
-      ptx::cp_async_16(stage + dst_ + i * kRowsPerIter * BLOCK_K * 2, src, ok ? 16u : 0u);
+      ptx::cp_async_16(stage + dst_ + i * kRowsPerIter * BLOCK_K * 2, ok ? static_cast<const void*>(row) : any_valid,
+                       ok ? 16u : 0u);
     }
   }
 
  private:
-  const u16* base_;
-  const u16* src_;
-  i64 step_;
-  u32 dst_, mask_;
-  int k_;
-  bool present_;
+  const u16* src_;  // this thread's first chunk
+  u32 dst_, mask_;  // its swizzled offset in a stage; bit i: iteration i's row exists
+  int k_;           // its K offset within a block
 };
 
 // Per-lane ldmatrix offsets (bytes within a stage's A or B part) for each 16-wide K step.
 //   A (x4 = one 16x16 fragment): lane l reads row l % 16, chunk 2*ks + l / 16.
 //   B (x4 = two n8 fragments):  lane l reads row l % 8 + 8 * (l / 16), chunk 2*ks + (l / 8) % 2.
 // Further 16-row fragments are at +16 rows, which keeps (row / 2) % 8 and so the swizzle: plain adds.
+// (Deriving step ks from step 0 by XOR saves registers on paper but costs more in practice.)
 template <int BLOCK_K>
 struct FragmentOffsets {
   static constexpr int kSteps = BLOCK_K / 16;
-  static constexpr int kRow16Bytes = 16 * BLOCK_K * 2;  // bytes of 16 rows
-  u32 a[kSteps], b[kSteps];
+  u32 a_[kSteps], b_[kSteps];
 
   __device__ __forceinline__ FragmentOffsets(int warp_row0, int warp_col0, int lane) {
 #pragma unroll
     for (int ks = 0; ks < kSteps; ++ks) {
-      a[ks] = swizzled_offset<BLOCK_K>(warp_row0 + lane % 16, 2 * ks + lane / 16);
-      b[ks] = swizzled_offset<BLOCK_K>(warp_col0 + lane % 8 + 8 * (lane / 16), 2 * ks + (lane / 8) % 2);
+      a_[ks] = swizzled_offset<BLOCK_K>(warp_row0 + lane % 16, 2 * ks + lane / 16);
+      b_[ks] = swizzled_offset<BLOCK_K>(warp_col0 + lane % 8 + 8 * (lane / 16), 2 * ks + (lane / 8) % 2);
     }
   }
+  __device__ __forceinline__ u32 a(int ks) const { return a_[ks]; }
+  __device__ __forceinline__ u32 b(int ks) const { return b_[ks]; }
 };
 
 }  // namespace jit::sm80

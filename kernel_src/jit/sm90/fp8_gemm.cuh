@@ -3,8 +3,10 @@
 //
 // Design (after DeepGEMM v1's sm90 1D2D kernel; our own code):
 // - Warp roles. 128 + 128*W threads: W consumer warpgroups (W = 1 for BLOCK_M = 64, else 2) and
-//   one producer warpgroup, of which a single elected thread issues every TMA load. setmaxnreg
-//   moves registers from the producer (40) to the consumers (232) when W = 2.
+//   one producer warpgroup, of which a single elected thread runs the tile scheduler and issues
+//   every TMA load; it hands each tile to the consumers through a small ring of TileInfo slots in
+//   shared memory (with the tile's first B scales), so the consumers keep no scheduler state.
+//   setmaxnreg moves registers from the producer (40) to the consumers (232) when W = 2.
 // - Pipeline. STAGES slots of one 128-wide K block each (A: BLOCK_M x 128 B, B: BLOCK_N x 128 B,
 //   128-byte swizzle; A scales: BLOCK_M floats), full/empty mbarriers (sm90/pipeline.cuh). The
 //   producer runs ahead across tiles, so the epilogue of one tile overlaps the loads of the next.
@@ -14,7 +16,7 @@
 //   The two warpgroups alternate on the tensor cores, so each one's promotion hides behind the
 //   other's MMAs. A scales come from shared memory (TMA-loaded with the stage: that is what the
 //   M-major layout is for); the one or two B scales per stage are L1-cached loads issued one stage
-//   ahead. A 128-wide B scale block may straddle two N tiles when BLOCK_N does not divide 128 (112,
+//   ahead (the first stage's come with the TileInfo). A 128-wide B scale block may straddle two N tiles when BLOCK_N does not divide 128 (112,
 //   144, 160, 192): columns before the boundary take the first block's scale, the rest the next.
 // - Multicast (CLUSTER = 2). Consecutive tiles of the scheduler's order go to the two CTAs of a
 //   cluster; when both are real tiles of the same m-block and expert, each CTA loads half of the A
@@ -56,57 +58,82 @@ __device__ __forceinline__ void promote(float* out, const float* acc, const floa
   }
 }
 
+// Where a tile's B scales are: the 128x128 block of its first column, and the next block when
+// the tile reaches into it (then `next` is its offset and the first `first_blocks` 8-column blocks
+// of the tile take the first block's scale).
+template <int BLOCK_N>
+struct BScaleBlocks {
+  const float* first;
+  int next;
+  int first_blocks;
+  __device__ __forceinline__ BScaleBlocks(const Fp8GemmParams& p, int group, int n0) {
+    constexpr bool kStraddle = kBlockK % BLOCK_N != 0;
+    const int boundary = (n0 / kBlockK + 1) * kBlockK;
+    const bool second = kStraddle && boundary < min(n0 + BLOCK_N, p.n);
+    first_blocks = second ? (boundary - n0) / 8 : BLOCK_N / 8;
+    first = p.sfb + static_cast<i64>(max(group, 0)) * p.sfb_batch + static_cast<i64>(n0 / kBlockK) * p.sfb_ld;
+    next = second ? static_cast<int>(p.sfb_ld) : 0;
+  }
+};
+
+template <int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER>
+using Fp8Sync = GemmSync<STAGES, CLUSTER, fp8_math_threads(BLOCK_M) / 32>;
+
+// The producer thread: runs the scheduler, hands each step to the consumers, and loads its
+// K blocks (A, its scales and B) into the pipeline.
 template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N>
 __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Fp8SharedStorage<BLOCK_M, BLOCK_N, STAGES>& ss,
-                                            const Pipeline<STAGES, CLUSTER, fp8_math_threads(BLOCK_M) / 32>& pipe,
-                                            u32 rank, int num_kb) {
+                                            const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER>& sync, u32 rank,
+                                            int num_kb) {
   constexpr bool kMasked = L == Layout::masked;
   constexpr int kBoxM = BLOCK_M / CLUSTER;  // rows per A load: a multicast half, or half of a tile
-  constexpr u32 kStageBytes = BLOCK_M * kBlockK + BLOCK_N * kBlockK + BLOCK_M * 4;
+  constexpr u32 kStageBytes = BLOCK_M * kBlockK + BLOCK_N * kBlockK + sfa_box_rows(L, BLOCK_M) * 4;
   ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER> sched(p.m, p.n, p.num_groups, p.groups, rank);
-  PipelineState<STAGES> st;
-  Step s;
-  while (sched.next(s)) {
+  const auto info = [&](const Step& s) {
     const Tile& t = s.tile;
-    const int n0 = t.n_block * BLOCK_N;
-    for (int kb = 0; kb < num_kb; ++kb, st.advance()) {
-      pipe.producer_acquire(st);
-      if (!s.valid) {
-        pipe.producer_skip(st);
-        continue;
-      }
-      const u32 bar = pipe.full_bar(st.stage);
-      pipe.producer_expect(st, kStageBytes);
-      const int k0 = kb * kBlockK;
-      const u32 a_dst = ptx::shared_addr(ss.a[st.stage]);
-      // A: one box, or two halves; with a multicast pair, this CTA's half goes to both CTAs.
-#pragma unroll
-      for (int h = 0; h < CLUSTER; ++h) {
-        const int half = CLUSTER > 1 && s.multicast_a ? static_cast<int>(rank) : h;
-        const u32 dst = a_dst + static_cast<u32>(half * kBoxM * kBlockK);
-        const int row = t.row0 + half * kBoxM;
-        if (CLUSTER > 1 && s.multicast_a) {
-          if (h == 0) {
-            if constexpr (kMasked) ptx::tma_load_3d_multicast(dst, &p.map_a, bar, k0, row, t.group, 0x3);
-            else ptx::tma_load_2d_multicast(dst, &p.map_a, bar, k0, row, 0x3);
-          }
-        } else {
-          if constexpr (kMasked) ptx::tma_load_3d(dst, &p.map_a, bar, k0, row, t.group);
-          else ptx::tma_load_2d(dst, &p.map_a, bar, k0, row);
-        }
-      }
-      const u32 sfa_dst = ptx::shared_addr(ss.sfa[st.stage]);
-      if constexpr (kMasked) ptx::tma_load_3d(sfa_dst, &p.map_sfa, bar, t.row0, kb, t.group);
-      else ptx::tma_load_2d(sfa_dst, &p.map_sfa, bar, t.row0, kb);
-      ptx::tma_load_3d(ptx::shared_addr(ss.b[st.stage]), &p.map_b, bar, k0, n0, t.group);
+    // The tile's first B scales travel with its TileInfo, so that the consumers do not start the
+    // tile on a global load; issued here, they land while the first stage is being set up.
+    float sb0 = 0.f, sb1 = 0.f;
+    if (s.valid) {
+      const BScaleBlocks<BLOCK_N> b(p, t.group, t.n_block * BLOCK_N);
+      sb0 = ptx::ld_global_nc(b.first);
+      sb1 = ptx::ld_global_nc(b.first + b.next);
     }
-  }
+    return TileInfo{t.group, t.n_block, t.row0, t.rows, s.valid ? kTileValid : 0,
+                    {__float_as_uint(sb0), __float_as_uint(sb1), 0}};
+  };
+  const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
+    const Tile& t = s.tile;
+    const int k0 = kb * kBlockK;
+    const u32 a_dst = ptx::shared_addr(ss.a[stage]);
+    if (CLUSTER > 1 && s.multicast_a) {
+      // This CTA's half of the A tile, to both CTAs (the peer sends the other half).
+      const u32 dst = a_dst + rank * kBoxM * kBlockK;
+      const int row = t.row0 + static_cast<int>(rank) * kBoxM;
+      if constexpr (kMasked) ptx::tma_load_3d_multicast(dst, &p.map_a, bar, k0, row, t.group, 0x3);
+      else ptx::tma_load_2d_multicast(dst, &p.map_a, bar, k0, row, 0x3);
+    } else {
+#pragma unroll
+      for (int h = 0; h < CLUSTER; ++h) {  // the map's box is BLOCK_M / CLUSTER rows
+        const u32 dst = a_dst + static_cast<u32>(h * kBoxM * kBlockK);
+        if constexpr (kMasked) ptx::tma_load_3d(dst, &p.map_a, bar, k0, t.row0 + h * kBoxM, t.group);
+        else ptx::tma_load_2d(dst, &p.map_a, bar, k0, t.row0 + h * kBoxM);
+      }
+    }
+    const u32 sfa_dst = ptx::shared_addr(ss.sfa[stage]);
+    // The offsets layout starts tiles on any row: its box starts 16-byte aligned (smem.cuh).
+    const int sfa_row = L == Layout::contiguous_offsets ? (t.row0 & ~3) : t.row0;
+    if constexpr (kMasked) ptx::tma_load_3d(sfa_dst, &p.map_sfa, bar, sfa_row, kb, t.group);
+    else ptx::tma_load_2d(sfa_dst, &p.map_sfa, bar, sfa_row, kb);
+    ptx::tma_load_3d(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
+  };
+  produce_steps(sync, sched, num_kb, kStageBytes, info, load);
 }
 
-template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, bool NO_PROMOTION>
+// The consumer warpgroups: MMAs, promotion and the epilogue of every step the producer hands out.
+template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, bool NO_PROMOTION>
 __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Fp8SharedStorage<BLOCK_M, BLOCK_N, STAGES>& ss,
-                                            const Pipeline<STAGES, CLUSTER, fp8_math_threads(BLOCK_M) / 32>& pipe,
-                                            u32 rank, int num_kb) {
+                                            const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER>& sync, int num_kb) {
   constexpr int kMathThreads = fp8_math_threads(BLOCK_M);
   constexpr int kWarpgroups = kMathThreads / 128;
   constexpr int kWgRows = BLOCK_M / kWarpgroups;
@@ -114,44 +141,41 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Fp8SharedSto
   constexpr int kAcc = BLOCK_N / 2;
   constexpr bool kStraddle = kBlockK % BLOCK_N != 0;  // a tile may span two B scale blocks
   using Mma = ptx::WgmmaE4M3<BLOCK_N>;
-  using Out = OutputTile<BLOCK_M, BLOCK_N>;
 
   const u32 tid = threadIdx.x, warp = (tid / 32) % 4, lane = tid % 32;
   const int wg_row0 = static_cast<int>(tid / 128) * kWgRows;
   const int frag_row = static_cast<int>(warp * 16 + lane / 4);  // and +8, within a 64-row wave
-  const u32 d_tile = ptx::shared_addr(ss.d);
-  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER> sched(p.m, p.n, p.num_groups, p.groups, rank);
   PipelineState<STAGES> st;
-  Step s;
+  PipelineState<kTileRing> ring;
+  using Ring = TileRing<kTileRing, kMathThreads / 32>;
   float acc[kAcc];
   float out[kWaves][kAcc];
 
-  while (sched.next(s)) {
-    const Tile& t = s.tile;
-    // Waves with no row to compute skip their MMAs (padding, rows past the expert's end).
+  for (;;) {
+    const u32 slot = sync.tiles.wait(ring);
+    const int flags = Ring::field(slot, 4);
+    if (flags & kTileDone) break;
+    const bool valid = (flags & kTileValid) != 0;
+    const int group = Ring::field(slot, 0), n0 = Ring::field(slot, 1) * BLOCK_N;
     bool active[kWaves];
     int last_active = -1;
+    const int row0 = Ring::field(slot, 2);
+    const int sfa_shift = L == Layout::contiguous_offsets ? (row0 & 3) : 0;  // see the producer
+    {
+      const int rows = Ring::field(slot, 3);
+      // Waves with no row to compute skip their MMAs (padding, rows past the expert's end).
 #pragma unroll
-    for (int v = 0; v < kWaves; ++v) {
-      const int row = wg_row0 + v * 64;
-      active[v] = s.valid && row < t.rows &&
-                  (L != Layout::contiguous_indices || sched.row_valid(t, t.row0 + row));
-      if (active[v]) last_active = v;
+      for (int v = 0; v < kWaves; ++v) {
+        const int row = wg_row0 + v * 64;
+        active[v] = valid && row < rows && (L != Layout::contiguous_indices || p.groups[row0 + row] == group);
+        if (active[v]) last_active = v;
+      }
     }
 
-    // B scales: the block of the tile's first column, and the next one if the tile reaches it.
-    const int n0 = t.n_block * BLOCK_N;
-    const int boundary = (n0 / kBlockK + 1) * kBlockK;
-    const bool second = kStraddle && boundary < min(n0 + BLOCK_N, p.n);
-    const int first_blocks = second ? (boundary - n0) / 8 : BLOCK_N / 8;
-    const float* sfb0 = p.sfb + static_cast<i64>(max(t.group, 0)) * p.sfb_batch +
-                        static_cast<i64>(n0 / kBlockK) * p.sfb_ld;
-    const float* sfb1 = second ? sfb0 + p.sfb_ld : sfb0;
-    float sb0 = 0.f, sb1 = 0.f;
-    if (s.valid) {
-      sb0 = ptx::ld_global_nc(sfb0);
-      sb1 = ptx::ld_global_nc(sfb1);
-    }
+    // B scales: the first stage's from the slot, the later ones loaded a stage ahead.
+    const BScaleBlocks<BLOCK_N> sfb(p, group, n0);
+    float sb0 = __uint_as_float(static_cast<u32>(Ring::field(slot, 5)));
+    float sb1 = __uint_as_float(static_cast<u32>(Ring::field(slot, 6)));
     float first_scales[kWaves][4];  // NO_PROMOTION: the scales of K block 0
 #pragma unroll
     for (int v = 0; v < kWaves; ++v)
@@ -160,14 +184,14 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Fp8SharedSto
 
     for (int kb = 0; kb < num_kb; ++kb, st.advance()) {
       float next0 = 0.f, next1 = 0.f;  // issued a stage ahead: the load hides behind the MMAs
-      if (s.valid && kb + 1 < num_kb) {
-        next0 = ptx::ld_global_nc(sfb0 + kb + 1);
-        next1 = ptx::ld_global_nc(sfb1 + kb + 1);
+      if (valid && kb + 1 < num_kb) {
+        next0 = ptx::ld_global_nc(sfb.first + kb + 1);
+        next1 = ptx::ld_global_nc(sfb.first + sfb.next + kb + 1);
       }
-      pipe.consumer_wait(st);
+      sync.pipe.consumer_wait(st);
       const u64 desc_a = ptx::make_desc_k_major_sw128(ptx::shared_addr(ss.a[st.stage]) + wg_row0 * kBlockK);
       const u64 desc_b = ptx::make_desc_k_major_sw128(ptx::shared_addr(ss.b[st.stage]));
-      const u32 sfa = ptx::shared_addr(ss.sfa[st.stage]) + static_cast<u32>(wg_row0 + frag_row) * 4;
+      const u32 sfa = ptx::shared_addr(ss.sfa[st.stage]) + static_cast<u32>(sfa_shift + wg_row0 + frag_row) * 4;
 #pragma unroll
       for (int v = 0; v < kWaves; ++v) {
         if (!active[v]) continue;
@@ -190,16 +214,16 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Fp8SharedSto
         ptx::wgmma_wait<0>();
 #pragma unroll
         for (int i = 0; i < kAcc; ++i) ptx::fence_operand(d[i]);
-        if (v == last_active) pipe.consumer_release(st, lane);
+        if (v == last_active) sync.pipe.consumer_release(st, lane);
         if constexpr (NO_PROMOTION) {
           if (kb == 0)
 #pragma unroll
             for (int i = 0; i < 4; ++i) first_scales[v][i] = c[i];
         } else {
-          promote<kAcc, kStraddle>(out[v], acc, c, first_blocks);
+          promote<kAcc, kStraddle>(out[v], acc, c, sfb.first_blocks);
         }
       }
-      if (last_active < 0) pipe.consumer_release(st, lane);
+      if (last_active < 0) sync.pipe.consumer_release(st, lane);
       sb0 = next0;
       sb1 = next1;
     }
@@ -212,35 +236,18 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Fp8SharedSto
         for (int i = 0; i < kAcc; ++i) acc[i] = out[v][i];
 #pragma unroll
         for (int i = 0; i < kAcc; ++i) out[v][i] = 0.f;
-        promote<kAcc, kStraddle>(out[v], acc, first_scales[v], first_blocks);
+        promote<kAcc, kStraddle>(out[v], acc, first_scales[v], sfb.first_blocks);
       }
     }
 
-    if (!s.valid) continue;  // uniform across the CTA: nothing to store
-    // May the tile go out by TMA? Every row inside the output map must be writable: a full tile,
-    // or one clipped by the map's end; in the indices layout every row must belong to the expert.
-    const int map_rows = p.m;
-    bool row_ok = true;
-    if constexpr (L == Layout::contiguous_indices)
-      if (static_cast<int>(tid) < t.rows) row_ok = sched.row_valid(t, t.row0 + static_cast<int>(tid));
-    if (tid == 0) ptx::bulk_wait_group_read<0>();  // the previous tile's stores have left the smem tile
-    const bool all_rows =
-        ptx::named_barrier_and(kBarrierEpilogueFree, kMathThreads, row_ok) &&
-        (t.rows == BLOCK_M || t.row0 + t.rows == map_rows);
-#pragma unroll
-    for (int v = 0; v < kWaves; ++v) Out::stage(d_tile, out[v], wg_row0 + v * 64, warp, lane);
-    ptx::fence_proxy_async_shared();
-    ptx::named_barrier_sync(kBarrierEpilogueReady, kMathThreads);
-    if (all_rows) {
-      if (tid == 0) Out::template store_tma<L == Layout::masked>(&p.map_d, d_tile, n0, t.row0, t.group);
-    } else {
-      unsigned short* dst = static_cast<unsigned short*>(p.d) +
-                            (L == Layout::masked ? static_cast<i64>(t.group) * p.batch_d : 0) +
-                            static_cast<i64>(t.row0) * p.ldd;
-      Out::template store_masked<kMathThreads>(d_tile, dst, p.ldd, n0, p.n, t.rows, tid, [&](int r) {
-        return L != Layout::contiguous_indices || sched.row_valid(t, t.row0 + r);
-      });
+    if (!valid) {  // uniform across the CTA: nothing to store
+      sync.tiles.release(ring, lane);
+      continue;
     }
+    // The tile's coordinates again, from the slot (they were not worth registers in the loop).
+    const Tile t{Ring::field(slot, 0), 0, Ring::field(slot, 1), Ring::field(slot, 2), Ring::field(slot, 3)};
+    store_tile<L, BLOCK_M, BLOCK_N, kMathThreads, DType::bf16>(p, t, out, wg_row0, ptx::shared_addr(ss.d));
+    sync.tiles.release(ring, lane);
   }
   if (tid == 0) ptx::bulk_wait_group<0>();  // the smem tile must outlive the last stores
 }
@@ -249,52 +256,31 @@ template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZ
 __global__ void __launch_bounds__(fp8_threads(BLOCK_M), 1) fp8_gemm_kernel(const __grid_constant__ Fp8GemmParams p) {
   using Storage = Fp8SharedStorage<BLOCK_M, BLOCK_N, STAGES>;
   constexpr int kMathThreads = fp8_math_threads(BLOCK_M);
-  constexpr bool kReallocate = kMathThreads == 256;  // with one consumer warpgroup all fit anyway
   static_assert(BLOCK_M == 64 || BLOCK_M == 128 || BLOCK_M == 256, "BLOCK_M: 64, 128 or 256");
   static_assert(BLOCK_N % 16 == 0 && BLOCK_N >= 16 && BLOCK_N <= 256, "BLOCK_N: a multiple of 16 up to 256");
   static_assert(fp8_block_n_ok(BLOCK_N), "a tile must span at most two B scale blocks");
   static_assert(L != Layout::contiguous_indices || BLOCK_M <= kContiguousAlignment,
                 "an m_indices tile must not span two experts");
+  static_assert(sfa_box_rows(L, BLOCK_M) <= 256, "TMA boxes stop at 256 rows");
   static_assert(kFp8ProducerRegs * 128 + kFp8ConsumerRegs * kMathThreads <= 65536, "register file");
 
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   Storage& ss = *reinterpret_cast<Storage*>(smem_raw);
-  const Pipeline<STAGES, CLUSTER, kMathThreads / 32> pipe{ptx::shared_addr(ss.full), ptx::shared_addr(ss.empty)};
+  const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER> sync(ss.sync);
   const u32 rank = CLUSTER > 1 ? ptx::cluster_ctarank() : 0;
   const int num_kb = (p.k + kBlockK - 1) / kBlockK;
 
-  if (threadIdx.x == kMathThreads) {
-    if (ptx::shared_addr(smem_raw) % 1024 != 0) ptx::trap();  // the swizzle anchors would be off
-    ptx::prefetch_tensormap(&p.map_a);
-    ptx::prefetch_tensormap(&p.map_b);
-    ptx::prefetch_tensormap(&p.map_sfa);
-    ptx::prefetch_tensormap(&p.map_d);
-    pipe.init();
-    ptx::fence_proxy_async_shared();  // the TMA unit (async proxy) completes on these barriers
-  }
-  // The peer's barriers must be initialized before our first multicast lands there.
-  if constexpr (CLUSTER > 1) {
-    ptx::cluster_arrive();
-    ptx::cluster_wait();
-  } else {
-    __syncthreads();
-  }
-
-  if (threadIdx.x >= kMathThreads) {
-    if constexpr (kReallocate) ptx::setmaxnreg_dec<kFp8ProducerRegs>();
-    if (threadIdx.x / 32 == kMathThreads / 32) {
-      if (ptx::elect_one()) fp8_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N>(p, ss, pipe, rank, num_kb);
-      __syncwarp();
-    }
-  } else {
-    if constexpr (kReallocate) ptx::setmaxnreg_inc<kFp8ConsumerRegs>();
-    fp8_consume<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N, NO_PROMOTION>(p, ss, pipe, rank, num_kb);
-  }
-  // The peer may still arrive on our empty barriers: leave together.
-  if constexpr (CLUSTER > 1) {
-    ptx::cluster_arrive();
-    ptx::cluster_wait();
-  }
+  run_warp_roles<kMathThreads, CLUSTER>(
+      smem_raw,
+      [&] {
+        ptx::prefetch_tensormap(&p.map_a);
+        ptx::prefetch_tensormap(&p.map_b);
+        ptx::prefetch_tensormap(&p.map_sfa);
+        ptx::prefetch_tensormap(&p.map_d);
+        sync.init();
+      },
+      [&] { fp8_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N>(p, ss, sync, rank, num_kb); },
+      [&] { fp8_consume<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, NO_PROMOTION>(p, ss, sync, num_kb); });
 }
 
 }  // namespace jit::sm90

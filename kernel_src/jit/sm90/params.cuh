@@ -1,6 +1,7 @@
-// Parameters of the SM90 kernels. Plain C++ shared by the host (runtime/sm90_fp8_gemm.cpp) and
-// the kernels, so both sides agree on the layout by construction. TensorMap is an opaque copy of
-// the driver's CUtensorMap (same size and alignment; runtime/tma.cpp static_asserts it).
+// Parameters of the SM90 kernels. Plain C++ shared by the host (runtime/sm90_fp8_gemm.cpp,
+// runtime/sm90_bf16_gemm.cpp) and the kernels, so both sides agree on the layout by construction.
+// TensorMap is an opaque copy of the driver's CUtensorMap (same size and alignment; runtime/tma.cpp
+// static_asserts it).
 #pragma once
 
 #include <jit/types.hpp>
@@ -29,6 +30,23 @@ struct Fp8GemmParams {
   i64 ldd, batch_d;     // elements
   i64 sfb_ld, sfb_batch;
   int m, n, k;          // m: total rows (dense, contiguous) or max_m (masked)
+  int num_groups;
+};
+
+// The 16-bit GEMM (sm90/bf16_gemm.cuh), bf16 or fp16 operands. Tensor maps, outermost dimension last:
+//   a    {K, M} (masked: {K, max_m, G}), box {64, BLOCK_M}, 128B swizzle
+//   b    {K, N, G}, box {64, BLOCK_N}, 128B swizzle
+//   d    16-bit D only: {N, M} (masked: {N, max_m, G}), box {D_CHUNK, BLOCK_M}, swizzled like the
+//        smem tile (an fp32 D is written with plain stores and has no map)
+// C (optional, D's shape, fp32 or D's type) is read with plain loads in the epilogue.
+struct Bf16GemmParams {
+  TensorMap map_a, map_b, map_d;
+  void* d;
+  const void* c;
+  const int* groups;  // m_indices, group_offsets or masked_m, by layout
+  i64 ldd, batch_d;   // elements
+  i64 ldc, batch_c;
+  int m, n, k;        // m: total rows (dense, contiguous) or max_m (masked)
   int num_groups;
 };
 

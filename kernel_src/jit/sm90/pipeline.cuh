@@ -1,11 +1,15 @@
 // The TMA -> WGMMA pipeline of the SM90 kernels: STAGES shared-memory slots, each guarded by a
 // "full" barrier (the producer's arrive + expect_tx, completed by the TMA bytes) and an "empty"
 // barrier (one arrival per consumer warp, from every CTA of the cluster that reads the slot's
-// multicast data). Producer and consumers walk the same (stage, phase) sequence.
+// multicast data). Producer and consumers walk the same (stage, phase) sequence. Also what every
+// SM90 GEMM kernel is built around: the TileInfo ring, the producer's walk and the warp roles.
 #pragma once
 
 #include <jit/ptx/mbarrier.cuh>
 #include <jit/ptx/sm90.cuh>
+#include <jit/ptx/tma.cuh>
+#include <jit/sm90/cluster_scheduler.cuh>
+#include <jit/sm90/smem.cuh>
 
 namespace jit::sm90 {
 
@@ -80,42 +84,143 @@ struct Pipeline {
 struct TileInfo {
   int group, n_block, row0, rows;  // as in jit::Tile
   int flags;                       // kTileValid: compute and store it; kTileDone: no more steps
-  int pad_;
+  u32 aux[3];                      // the kernel's own per-tile data (FP8: the first B scales)
 };
+static_assert(sizeof(TileInfo) == 32, "TileInfo is stored as int[8]");
 constexpr int kTileValid = 1, kTileDone = 2;
 
-// A two-slot ring of TileInfo between the producer thread and the consumer warps, with its own
+// A ring of DEPTH TileInfo slots between the producer thread and the consumer warps, with its own
 // barriers: the producer publishes a step as soon as it starts loading it (STAGES ahead of the
-// consumers), so a consumer finishing a tile finds the next one waiting.
-template <int CONSUMER_WARPS>
+// consumers), so a consumer finishing a tile finds the next one waiting. Consumers hold their slot
+// until the tile is stored and re-read it there (ld.shared), which keeps the tile's coordinates
+// out of registers while the accumulators need them all.
+template <int DEPTH, int CONSUMER_WARPS>
 struct TileRing {
-  u32 full, empty;  // shared addresses of u64[2] each
-  TileInfo* slots;  // [2]
+  u32 full, empty;  // shared addresses of u64[DEPTH] each
+  u32 slots;        // shared address of TileInfo[DEPTH]
 
   __device__ __forceinline__ void init() const {
-    for (u32 i = 0; i < 2; ++i) {
+    for (u32 i = 0; i < DEPTH; ++i) {
       ptx::mbarrier_init(full + 8 * i, 1);
       ptx::mbarrier_init(empty + 8 * i, CONSUMER_WARPS);
     }
   }
 
   // Producer: plain stores, then the arrive (release) that publishes them.
-  __device__ __forceinline__ void put(PipelineState<2>& st, const TileInfo& info) const {
+  __device__ __forceinline__ void put(PipelineState<DEPTH>& st, const TileInfo& info) const {
     ptx::mbarrier_wait(empty + 8 * st.stage, st.phase ^ 1);
-    slots[st.stage] = info;
+    const u32 a = slots + st.stage * sizeof(TileInfo);
+    ptx::st_shared_v4(a, static_cast<u32>(info.group), static_cast<u32>(info.n_block),
+                      static_cast<u32>(info.row0), static_cast<u32>(info.rows));
+    ptx::st_shared_v4(a + 16, static_cast<u32>(info.flags), info.aux[0], info.aux[1], info.aux[2]);
     ptx::mbarrier_arrive(full + 8 * st.stage);
     st.advance();
   }
 
-  // Consumers (every thread): the next step; the slot is released at once, per warp.
-  __device__ __forceinline__ TileInfo get(PipelineState<2>& st, u32 lane) const {
+  // Consumers (every thread): wait for the slot of step `st`; read it with field().
+  __device__ __forceinline__ u32 wait(const PipelineState<DEPTH>& st) const {
     ptx::mbarrier_wait(full + 8 * st.stage, st.phase);
-    const TileInfo info = slots[st.stage];  // the wait's "memory" clobber keeps this below it
+    return slots + st.stage * sizeof(TileInfo);
+  }
+
+  // One field of a published slot (offset in ints: 0 group, 1 n_block, 2 row0, 3 rows, 4 flags,
+  // 5..7 aux).
+  __device__ __forceinline__ static int field(u32 slot, int index) {
+    return static_cast<int>(ptx::ld_shared_u32(slot + 4 * index));
+  }
+
+  // Consumers, once per warp after the last read of the slot.
+  __device__ __forceinline__ void release(PipelineState<DEPTH>& st, u32 lane) const {
     __syncwarp();  // every lane has read the slot before lane 0 releases it
     if (lane == 0) ptx::mbarrier_arrive(empty + 8 * st.stage);
     st.advance();
-    return info;
   }
 };
+
+// The synchronization of one CTA of an SM90 GEMM: its stage pipeline and its TileInfo ring, over
+// the barriers of a PipelineStorage.
+template <int STAGES, int CLUSTER, int CONSUMER_WARPS>
+struct GemmSync {
+  static constexpr int kStages = STAGES;
+  Pipeline<STAGES, CLUSTER, CONSUMER_WARPS> pipe;
+  TileRing<kTileRing, CONSUMER_WARPS> tiles;
+
+  __device__ __forceinline__ explicit GemmSync(PipelineStorage<STAGES>& s)
+      : pipe{ptx::shared_addr(s.full), ptx::shared_addr(s.empty)},
+        tiles{ptx::shared_addr(s.tile_full), ptx::shared_addr(s.tile_empty), ptx::shared_addr(s.tiles)} {}
+
+  // One thread, before any use: every barrier, then the fence that lets the TMA unit (the async
+  // proxy) complete on them.
+  __device__ __forceinline__ void init() const {
+    pipe.init();
+    tiles.init();
+    ptx::fence_proxy_async_shared();
+  }
+};
+
+// The producer thread's walk, shared by the SM90 GEMMs: every step of `sched` (a
+// ClusterScheduler), its num_kb K blocks into the pipeline -- load(step, kb, stage, full barrier)
+// issues the TMA loads of one stage, `stage_bytes` in all -- and its TileInfo (info(step)) for the
+// consumers, published once the step's first loads are out so that a full ring never delays them.
+// A null step turns the pipeline without data. Ends with a kTileDone slot.
+template <class Sync, class Scheduler, class Info, class Load>
+__device__ __forceinline__ void produce_steps(const Sync& sync, Scheduler& sched, int num_kb, u32 stage_bytes,
+                                              const Info& info, const Load& load) {
+  PipelineState<Sync::kStages> st;
+  PipelineState<kTileRing> ring;
+  Step s;
+  while (sched.next(s)) {
+    const TileInfo tile_info = info(s);
+    for (int kb = 0; kb < num_kb; ++kb, st.advance()) {
+      if (kb == 1) sync.tiles.put(ring, tile_info);
+      sync.pipe.producer_acquire(st);
+      if (!s.valid) {  // a null step of a cluster pair: keep the phases in step with the peer
+        sync.pipe.producer_skip(st);
+        continue;
+      }
+      sync.pipe.producer_expect(st, stage_bytes);
+      load(s, kb, st.stage, sync.pipe.full_bar(st.stage));
+    }
+    if (num_kb == 1) sync.tiles.put(ring, tile_info);
+  }
+  sync.tiles.put(ring, TileInfo{0, 0, 0, 0, kTileDone, {}});
+}
+
+// The warp roles of an SM90 GEMM of MATH_THREADS consumer threads plus one producer warpgroup
+// (the last 128 threads). The producer's first thread checks the smem alignment and runs `setup`
+// (barrier init, tensor map prefetch) before the CTA -- or cluster: the peer's multicasts land in
+// our barriers -- synchronizes; then one elected producer thread runs `produce` and the consumers
+// `consume`. With two consumer warpgroups, setmaxnreg moves registers from the producer to them.
+template <int MATH_THREADS, int CLUSTER, class Setup, class Produce, class Consume>
+__device__ __forceinline__ void run_warp_roles(const void* smem, const Setup& setup, const Produce& produce,
+                                               const Consume& consume) {
+  constexpr bool kReallocate = MATH_THREADS == 256;  // with one consumer warpgroup all fit anyway
+  static_assert(kProducerRegs * 128 + kConsumerRegs * MATH_THREADS <= 65536 || !kReallocate, "register file");
+  if (threadIdx.x == MATH_THREADS) {
+    if (ptx::shared_addr(smem) % 1024 != 0) ptx::trap();  // the swizzle anchors would be off
+    setup();
+  }
+  if constexpr (CLUSTER > 1) {
+    ptx::cluster_arrive();
+    ptx::cluster_wait();
+  } else {
+    __syncthreads();
+  }
+  if (threadIdx.x >= MATH_THREADS) {
+    if constexpr (kReallocate) ptx::setmaxnreg_dec<kProducerRegs>();
+    if (threadIdx.x / 32 == MATH_THREADS / 32) {
+      if (ptx::elect_one()) produce();
+      __syncwarp();
+    }
+  } else {
+    if constexpr (kReallocate) ptx::setmaxnreg_inc<kConsumerRegs>();
+    consume();
+  }
+  // The peer may still arrive on our empty barriers: leave together.
+  if constexpr (CLUSTER > 1) {
+    ptx::cluster_arrive();
+    ptx::cluster_wait();
+  }
+}
 
 }  // namespace jit::sm90

@@ -19,6 +19,8 @@ __device__ __forceinline__ void mma_m16n8k16_bf16(float (&d)[4], const u32 (&a)[
 }
 
 // PTX ISA 9.7.14.5.14 (mma.sync, m16n8k32, .e4m3 inputs, .f32 accumulators; sm_89 and later).
+// Native (QMMA) on sm_89/sm_120 only: on sm_90 ptxas lowers it to F2FP e4m3->f16 unpacks, two
+// HMMA.16816.F32 from zero and four FADDs into the accumulator (Hopper's FP8 tensor path is wgmma).
 __device__ __forceinline__ void mma_m16n8k32_e4m3(float (&d)[4], const u32 (&a)[4], const u32 (&b)[2]) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
   asm volatile(
@@ -49,6 +51,7 @@ template <DType T> struct MmaRate;
 template <> struct MmaRate<DType::bf16> {
   using Acc = float;
   static constexpr int kFlops = 2 * 16 * 8 * 16;
+  static constexpr u32 kFlip = 0x00010001u;  // lowest mantissa bit of each bf16: stays finite, non-zero
   // Two bf16 of magnitude [2^-7, 2^-6), random sign and mantissa.
   __device__ static u32 bits(u32 h) { return (h & 0x807f807fu) | 0x3c003c00u; }
   __device__ static void mma(Acc (&d)[4], const u32 (&a)[4], const u32 (&b)[2]) {
@@ -59,6 +62,7 @@ template <> struct MmaRate<DType::bf16> {
 template <> struct MmaRate<DType::e4m3> {
   using Acc = float;
   static constexpr int kFlops = 2 * 16 * 8 * 32;
+  static constexpr u32 kFlip = 0x01010101u;  // lowest mantissa bit: exponent field stays 4, never NaN
   // Four e4m3 with exponent field 4 (magnitude [1/8, 1/4)): never the NaN code 0x7f.
   __device__ static u32 bits(u32 h) { return (h & 0x87878787u) | 0x20202020u; }
   __device__ static void mma(Acc (&d)[4], const u32 (&a)[4], const u32 (&b)[2]) {
@@ -69,6 +73,7 @@ template <> struct MmaRate<DType::e4m3> {
 template <> struct MmaRate<DType::s8> {
   using Acc = int;
   static constexpr int kFlops = 2 * 16 * 8 * 32;
+  static constexpr u32 kFlip = 0x01010101u;  // lowest bit: [0, 7] and [-4, -1] map onto themselves
   // Four int8 in [-4, 7].
   __device__ static u32 bits(u32 h) { return (h & 0x07070707u) | 0xfcfcfcfcu * ((h >> 31) & 1u); }
   __device__ static void mma(Acc (&d)[4], const u32 (&a)[4], const u32 (&b)[2]) {
@@ -84,27 +89,39 @@ __device__ __forceinline__ u32 ceiling_hash(u32 x) {
   return x ^ (x >> 16);
 }
 
-// Each warp runs CHAINS independent accumulator chains so the tensor pipe never waits on the
-// previous mma's result; nothing but registers is touched until the single store at the end.
+// Each warp runs CHAINS independent accumulator chains (one A fragment times CHAINS B fragments, like
+// a kernel's N sub-tiles) so the tensor pipe never waits on a previous mma's result; nothing but
+// registers is touched until the single store at the end. The A fragment changes every iteration
+// (a loop-carried XOR of one mantissa bit): with loop-invariant operands ptxas may compute a product
+// once -- it did for e4m3 on sm_90, where mma.sync is an HMMA-from-zero plus FADDs, and the loop
+// then timed FADDs (999 "TFLOP/s") instead of the tensor cores.
 template <DType T, int CHAINS>
 __global__ void __launch_bounds__(256) mma_rate_kernel(const MmaRateParams p) {
   static_assert(CHAINS >= 1 && CHAINS <= 16, "accumulator chains must fit the register file");
   using R = MmaRate<T>;
   using Acc = typename R::Acc;
   const u32 tid = blockIdx.x * blockDim.x + threadIdx.x;
-  u32 a[4], b[2];
+  const u32 base = p.seed + tid * (4u + 2u * CHAINS);
+  u32 a[4], b[CHAINS][2];
 #pragma unroll
-  for (int i = 0; i < 4; ++i) a[i] = R::bits(ceiling_hash(p.seed + tid * 8u + i));
+  for (int i = 0; i < 4; ++i) a[i] = R::bits(ceiling_hash(base + i));
 #pragma unroll
-  for (int i = 0; i < 2; ++i) b[i] = R::bits(ceiling_hash(p.seed + tid * 8u + 4 + i));
+  for (int c = 0; c < CHAINS; ++c)
+#pragma unroll
+    for (int i = 0; i < 2; ++i) b[c][i] = R::bits(ceiling_hash(base + 4u + 2u * c + i));
   Acc acc[CHAINS][4];
 #pragma unroll
   for (int c = 0; c < CHAINS; ++c)
 #pragma unroll
     for (int j = 0; j < 4; ++j) acc[c][j] = 0;
   for (i64 it = 0; it < p.iters; ++it) {
+    // Flips a pseudo-random subset of the low bits (same mask in all four registers): not periodic
+    // within any unroll ptxas would do, so no product can be hoisted.
+    const u32 flip = (static_cast<u32>(it) * 0x9e3779b9u) & R::kFlip;
 #pragma unroll
-    for (int c = 0; c < CHAINS; ++c) R::mma(acc[c], a, b);
+    for (int i = 0; i < 4; ++i) a[i] ^= flip;
+#pragma unroll
+    for (int c = 0; c < CHAINS; ++c) R::mma(acc[c], a, b[c]);
   }
   Acc sum = 0;
 #pragma unroll

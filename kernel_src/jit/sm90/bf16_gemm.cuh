@@ -1,0 +1,201 @@
+// The SM90 16-bit GEMM: D (bf16, fp16 or fp32) = [C +] A x B^T with bf16 or fp16 A and B, every
+// layout, warp-specialized and persistent. Host side: runtime/sm90_bf16_gemm.cpp.
+//
+// Design: the FP8 kernel's skeleton (sm90/fp8_gemm.cuh) without the scales.
+// - Warp roles (sm90/pipeline.cuh, run_warp_roles). One producer warpgroup, of which one elected
+//   thread runs the tile scheduler, hands each tile to the consumers through the TileInfo ring and
+//   issues every TMA load; one consumer warpgroup (BLOCK_M = 64) or two (128, 256), each owning
+//   BLOCK_M / 2 rows in waves of 64. setmaxnreg gives the consumers 232 registers when there are two.
+// - Pipeline. STAGES slots of one 64-wide K block: A BLOCK_M x 128 B and B BLOCK_N x 128 B, 128-byte
+//   swizzle -- byte for byte the FP8 kernel's stage layout. The producer runs ahead across tiles, so
+//   the epilogue of one tile overlaps the loads of the next.
+// - Math. Single-level: fp32 accumulators stay in the tensor cores' registers for all of K. Per
+//   stage and 64-row wave, 4 x wgmma m64nBLOCK_Nk16 (the descriptor's start advances 32 bytes per
+//   k16 step inside the 128-byte swizzle row). One wgmma group stays in flight: after issuing stage
+//   kb, wait_group 1 retires stage kb - 1, whose slot is then released -- the tensor cores never
+//   wait for a release, a barrier or the next stage's issue.
+// - Epilogue (sm90/epilogue.cuh). C is added, in fp32, to the values as they leave the fragments
+//   (never written back into the accumulators: ptxas would then serialize the wgmma). A 16-bit D
+//   goes through stmatrix into a swizzled smem tile, then TMA stores (every row of the tile may be
+//   written) or a masked copy; an fp32 D is stored straight from the fragments, row by row as the
+//   layout allows.
+// - No clusters yet: the FP8 kernel's 2-CTA multicast measured slower than without (bench/NOTES.md).
+#pragma once
+
+#include <jit/ptx/sm90.cuh>
+#include <jit/ptx/tma.cuh>
+#include <jit/ptx/wgmma.cuh>
+#include <jit/sm90/cluster_scheduler.cuh>
+#include <jit/sm90/epilogue.cuh>
+#include <jit/sm90/params.cuh>
+#include <jit/sm90/pipeline.cuh>
+#include <jit/sm90/smem.cuh>
+
+namespace jit::sm90 {
+
+// The wgmma of the operands' type.
+template <DType T, int N> struct Wgmma16;
+template <int N> struct Wgmma16<DType::bf16, N> : ptx::WgmmaBF16<N> {};
+template <int N> struct Wgmma16<DType::fp16, N> : ptx::WgmmaF16<N> {};
+
+template <int BLOCK_M, int BLOCK_N, int STAGES, DType D>
+using Bf16Storage = Bf16SharedStorage<BLOCK_M, BLOCK_N, STAGES, bf16_d_tile_bytes(BLOCK_M, BLOCK_N, D)>;
+template <int BLOCK_M, int STAGES>
+using Bf16Sync = GemmSync<STAGES, 1, math_threads(BLOCK_M) / 32>;
+
+// The producer thread: the scheduler's tiles, each with its K blocks of A and B.
+template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int SWIZZLE_N, class Storage>
+__device__ __forceinline__ void bf16_produce(const Bf16GemmParams& p, Storage& ss,
+                                             const Bf16Sync<BLOCK_M, STAGES>& sync, int num_kb) {
+  // Out-of-bounds rows and K columns are zero-filled by TMA and still count towards the bytes.
+  constexpr u32 kStageBytes = (BLOCK_M + BLOCK_N) * kStageRowBytes;
+  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, 1> sched(p.m, p.n, p.num_groups, p.groups, 0);
+  const auto info = [](const Step& s) {
+    const Tile& t = s.tile;
+    return TileInfo{t.group, t.n_block, t.row0, t.rows, s.valid ? kTileValid : 0, {}};
+  };
+  const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
+    const Tile& t = s.tile;
+    const int k0 = kb * kBlockK16;
+    const u32 a_dst = ptx::shared_addr(ss.a[stage]);
+    if constexpr (L == Layout::masked) ptx::tma_load_3d(a_dst, &p.map_a, bar, k0, t.row0, t.group);
+    else ptx::tma_load_2d(a_dst, &p.map_a, bar, k0, t.row0);
+    ptx::tma_load_3d(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
+  };
+  produce_steps(sync, sched, num_kb, kStageBytes, info, load);
+}
+
+// The MMAs of one tile by one warpgroup, of which the first ACTIVE waves have rows (0: none; the
+// slots are only handed back). Per stage and wave, 4 x m64nNk16; one stage's wgmma group stays in
+// flight: after issuing stage kb, wait_group 1 retires stage kb - 1, whose slot is then released.
+// No branch may separate a wgmma from an earlier one still in flight (ptxas would serialize every
+// wgmma: C7518), hence one instance per count of active waves rather than a test per wave.
+template <int ACTIVE, DType AB, int BLOCK_N, int STAGES, class Storage, class Sync, int WAVES, int ACC>
+__device__ __forceinline__ void bf16_mma_tile(Storage& ss, const Sync& sync, PipelineState<STAGES>& st,
+                                              float (&acc)[WAVES][ACC], int wg_row0, int num_kb, u32 lane) {
+  PipelineState<STAGES> prev;  // the stage whose MMAs are still in flight
+  for (int kb = 0; kb < num_kb; ++kb) {
+    sync.pipe.consumer_wait(st);
+    if constexpr (ACTIVE == 0) {
+      sync.pipe.consumer_release(st, lane);
+    } else {
+      const u64 desc_a = ptx::make_desc_k_major_sw128(ptx::shared_addr(ss.a[st.stage]) + wg_row0 * kStageRowBytes);
+      const u64 desc_b = ptx::make_desc_k_major_sw128(ptx::shared_addr(ss.b[st.stage]));
+      ptx::wgmma_fence();
+#pragma unroll
+      for (int v = 0; v < ACTIVE; ++v)
+#pragma unroll
+        for (int k = 0; k < kBlockK16 / 16; ++k) {
+          // +32 bytes along K = +2 in the descriptor's (>> 4) address field; +64 rows = +8 KB = +512.
+          const u64 da = desc_a + static_cast<u64>(v * 64 * kStageRowBytes / 16 + k * 2);
+          const u64 db = desc_b + static_cast<u64>(k * 2);
+          Wgmma16<AB, BLOCK_N>::mma(da, db, acc[v], static_cast<u32>(kb > 0 || k > 0));  // the first overwrites
+        }
+      ptx::wgmma_commit();
+      ptx::wgmma_wait<1>();  // stage kb - 1's MMAs (and their smem reads) are done
+      if (kb > 0) sync.pipe.consumer_release(prev, lane);
+    }
+    prev = st;
+    st.advance();
+  }
+  if constexpr (ACTIVE > 0) {
+    ptx::wgmma_wait<0>();
+#pragma unroll
+    for (int v = 0; v < ACTIVE; ++v)
+#pragma unroll
+      for (int i = 0; i < ACC; ++i) ptx::fence_operand(acc[v][i]);  // the epilogue reads stay below
+    sync.pipe.consumer_release(prev, lane);
+  }
+}
+
+// The consumer warpgroups: the MMAs and the epilogue of every tile the producer hands out.
+template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, class Storage>
+__device__ __forceinline__ void bf16_consume(const Bf16GemmParams& p, Storage& ss,
+                                             const Bf16Sync<BLOCK_M, STAGES>& sync, int num_kb) {
+  constexpr int kMathThreads = math_threads(BLOCK_M);
+  constexpr int kWgRows = BLOCK_M / (kMathThreads / 128);
+  constexpr int kWaves = kWgRows / 64;
+  static_assert(kWaves == 1 || kWaves == 2, "one or two 64-row waves per warpgroup");
+  using Ring = TileRing<kTileRing, kMathThreads / 32>;
+
+  const u32 tid = threadIdx.x, lane = tid % 32;
+  const int wg_row0 = static_cast<int>(tid / 128) * kWgRows;
+  PipelineState<STAGES> st;
+  PipelineState<kTileRing> ring;
+  float acc[kWaves][BLOCK_N / 2];
+
+  for (;;) {
+    const u32 slot = sync.tiles.wait(ring);
+    const int flags = Ring::field(slot, 4);
+    if (flags & kTileDone) break;
+    const bool valid = (flags & kTileValid) != 0;
+    // Waves with no row to compute skip their MMAs (padding, rows past the expert's end); their
+    // accumulators are garbage that the epilogue never stores. Rows only end, never start, inside
+    // a tile, so the active waves are the first ones.
+    int active = 0;
+    {
+      const int group = Ring::field(slot, 0), row0 = Ring::field(slot, 2), rows = Ring::field(slot, 3);
+#pragma unroll
+      for (int v = 0; v < kWaves; ++v) {
+        const int row = wg_row0 + v * 64;
+        active += valid && row < rows && (L != Layout::contiguous_indices || p.groups[row0 + row] == group);
+      }
+    }
+    if (active == kWaves) {
+      bf16_mma_tile<kWaves, AB, BLOCK_N>(ss, sync, st, acc, wg_row0, num_kb, lane);
+    } else if (kWaves == 2 && active == 1) {
+      bf16_mma_tile<1, AB, BLOCK_N>(ss, sync, st, acc, wg_row0, num_kb, lane);
+    } else {
+      bf16_mma_tile<0, AB, BLOCK_N>(ss, sync, st, acc, wg_row0, num_kb, lane);
+    }
+
+    if (!valid) {  // uniform across the CTA: nothing to store
+      sync.tiles.release(ring, lane);
+      continue;
+    }
+    // The tile's coordinates again, from the slot (they were not worth registers in the loop).
+    const Tile t{Ring::field(slot, 0), 0, Ring::field(slot, 1), Ring::field(slot, 2), Ring::field(slot, 3)};
+    const auto store = [&](const auto& add) {
+      if constexpr (D == DType::fp32) store_tile_fp32<L, BLOCK_N>(p, t, acc, wg_row0, add);
+      else store_tile<L, BLOCK_M, BLOCK_N, kMathThreads, D>(p, t, acc, wg_row0, ptx::shared_addr(ss.d), add);
+    };
+    if constexpr (HAS_C) store(CAddend<L, BLOCK_N, C>(p, t, wg_row0));
+    else store(NoAddend{});
+    sync.tiles.release(ring, lane);
+  }
+  if constexpr (D != DType::fp32)
+    if (tid == 0) ptx::bulk_wait_group<0>();  // the smem tile must outlive the last stores
+}
+
+template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, int SWIZZLE_N>
+__global__ void __launch_bounds__(gemm_threads(BLOCK_M), 1) bf16_gemm_kernel(const __grid_constant__ Bf16GemmParams p) {
+  using Storage = Bf16Storage<BLOCK_M, BLOCK_N, STAGES, D>;
+  constexpr int kMathThreads = math_threads(BLOCK_M);
+  static_assert(AB == DType::bf16 || AB == DType::fp16, "bf16 or fp16 operands");
+  static_assert(D == DType::bf16 || D == DType::fp16 || D == DType::fp32, "bf16, fp16 or fp32 output");
+  static_assert(!HAS_C || C == DType::fp32 || C == D, "C is fp32 or D's type");
+  static_assert(BLOCK_M == 64 || BLOCK_M == 128 || BLOCK_M == 256, "BLOCK_M: 64, 128 or 256");
+  static_assert(BLOCK_N % 16 == 0 && BLOCK_N >= 16 && BLOCK_N <= 256, "BLOCK_N: a multiple of 16 up to 256");
+  static_assert(BLOCK_M / (kMathThreads / 128) / 64 * BLOCK_N / 2 <= 128, "accumulators: 128 registers at most");
+  static_assert(L != Layout::contiguous_indices || BLOCK_M <= kContiguousAlignment,
+                "an m_indices tile must not span two experts");
+  static_assert(STAGES >= 2, "one stage in flight in the tensor cores, one being loaded");
+
+  extern __shared__ __align__(1024) unsigned char smem_raw[];
+  Storage& ss = *reinterpret_cast<Storage*>(smem_raw);
+  const Bf16Sync<BLOCK_M, STAGES> sync(ss.sync);
+  const int num_kb = (p.k + kBlockK16 - 1) / kBlockK16;
+
+  run_warp_roles<kMathThreads, 1>(
+      smem_raw,
+      [&] {
+        ptx::prefetch_tensormap(&p.map_a);
+        ptx::prefetch_tensormap(&p.map_b);
+        if constexpr (D != DType::fp32) ptx::prefetch_tensormap(&p.map_d);
+        sync.init();
+      },
+      [&] { bf16_produce<L, BLOCK_M, BLOCK_N, STAGES, SWIZZLE_N>(p, ss, sync, num_kb); },
+      [&] { bf16_consume<AB, D, L, HAS_C, C, BLOCK_M, BLOCK_N, STAGES>(p, ss, sync, num_kb); });
+}
+
+}  // namespace jit::sm90

@@ -1,0 +1,79 @@
+#include "runtime/sm90_common.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+#include "jit/errors.hpp"
+
+namespace jit::detail::sm90_common {
+
+void planned_rows(const ProblemDesc& p, double* rows, double* groups) {
+  *groups = p.layout == Layout::dense ? 1 : p.num_groups;
+  if (p.layout == Layout::masked)
+    *rows = double(p.expected_m > 0 ? std::min<std::int64_t>(p.expected_m, p.m) : p.m);
+  else
+    *rows = double(p.m) / *groups;
+  *rows = std::max(1.0, *rows);
+}
+
+double planned_tiles(const ProblemDesc& p, int block_m, int block_n) {
+  double rows = 1, groups = 1;
+  planned_rows(p, &rows, &groups);
+  const double nb = std::ceil(double(p.n) / block_n);
+  if (p.layout == Layout::dense || p.layout == Layout::contiguous_indices) return std::ceil(double(p.m) / block_m) * nb;
+  return groups * std::ceil(rows / block_m) * nb;
+}
+
+double max_tiles(const ProblemDesc& p, int block_m, int block_n) {
+  const double nb = std::ceil(double(p.n) / block_n), mb = std::ceil(double(p.m) / block_m);
+  if (p.layout == Layout::contiguous_offsets) return (mb + p.num_groups) * nb;
+  if (p.layout == Layout::masked) return p.num_groups * mb * nb;
+  return mb * nb;
+}
+
+int swizzle_for(int block_m, int block_n, int num_sms) {
+  const int a8 = 8 * block_n + (num_sms + 7) / 8 * block_m, a16 = 16 * block_n + (num_sms + 15) / 16 * block_m;
+  return a16 < a8 ? 16 : 8;
+}
+
+int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int cluster) {
+  const int sms = std::max(cluster, dev.num_sms / cluster * cluster);
+  if (p.layout == Layout::masked) return sms;
+  const double tiles = std::max(1.0, std::min(max_tiles(p, block_m, block_n), planned_tiles(p, block_m, block_n)));
+  if (tiles >= sms) {
+    // Fewer CTAs for the same number of waves: fewer SMs pull on L2, and the clock holds up.
+    const double waves = std::ceil(tiles / sms);
+    const int need = static_cast<int>(std::ceil(tiles / waves));
+    return std::min(sms, (need + cluster - 1) / cluster * cluster);
+  }
+  return std::max(cluster, static_cast<int>(tiles + cluster - 1) / cluster * cluster);
+}
+
+void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,
+                      const char* family) {
+  // The scheduler counts tiles in int; the grid adds at most its own size on top. (In double:
+  // G x M blocks x N blocks can overflow 64 bits.)
+  const double mb = std::ceil(double(p.m) / block_m), nb = std::ceil(double(p.n) / block_n);
+  const double tiles = (mb + (p.layout == Layout::contiguous_offsets ? p.num_groups : 0)) * nb *
+                       (p.layout == Layout::masked ? p.num_groups : 1);
+  if (tiles + 2.0 * dev.num_sms > INT_MAX || mb * swizzle_n > INT_MAX || p.m + block_m > INT_MAX ||
+      p.n + block_n > INT_MAX)
+    throw Unsupported(fmt::format("jit: {}: {:.3g} tiles of {}x{} overflow the scheduler's int tile index", family,
+                                  tiles, block_m, block_n));
+}
+
+ProblemDesc grid_problem(const GroupedGemmArgs& g) {
+  ProblemDesc p;
+  p.layout = g.layout;
+  p.num_groups = g.num_groups;
+  p.m = g.m;
+  p.n = g.n;
+  p.k = g.k;
+  p.expected_m = g.layout == Layout::masked ? g.expected_m : 0;
+  return p;
+}
+
+}  // namespace jit::detail::sm90_common

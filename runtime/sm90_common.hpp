@@ -1,0 +1,42 @@
+// Host-side pieces every SM90 family's heuristics and launch share: rows and tiles the model plans
+// for, the persistent grid, the scheduler's band width and int range, and what a launch passes
+// about the experts. (runtime/sm90_fp8_gemm.cpp still has its own copies of the first ones; they
+// can move here once that file is free to change.)
+#pragma once
+
+#include <cstdint>
+
+#include "jit/gemm.hpp"
+#include "jit/runtime.hpp"
+#include "runtime/choice_memo.hpp"
+
+namespace jit::detail::sm90_common {
+
+// Rows per group the heuristics plan for (masked: expected_m; contiguous: the average), and the
+// number of groups.
+void planned_rows(const ProblemDesc& p, double* rows, double* groups);
+
+// Tiles of block_m x block_n the problem is expected to have (padding and per-expert partial
+// blocks estimated from the planned rows), and the scheduler's upper bound (scheduler_max_tiles in
+// kernel_src/jit/common/scheduler.cuh, device code).
+double planned_tiles(const ProblemDesc& p, int block_m, int block_n);
+double max_tiles(const ProblemDesc& p, int block_m, int block_n);
+
+// Scheduler band width in N blocks: the tiles running at the same time (one per SM) cover about
+// SWIZZLE_N column blocks and num_sms / SWIZZLE_N row blocks; the width that touches the fewest
+// operand rows (8 or 16; both even, for cluster pairs).
+int swizzle_for(int block_m, int block_n, int num_sms = 132);
+
+// CTAs to launch: the persistent grid, balanced over the waves the tiles need (as few CTAs as give
+// the same number of waves), a multiple of `cluster`; every SM for the masked layout, whose tile
+// count is device data.
+int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int cluster);
+
+// Throws Unsupported when the scheduler's int tile indices could overflow.
+void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,
+                      const char* family);
+
+// What the heuristics saw of normalized arguments (for grid_size at launch).
+ProblemDesc grid_problem(const GroupedGemmArgs& g);
+
+}  // namespace jit::detail::sm90_common

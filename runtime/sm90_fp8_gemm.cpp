@@ -1,0 +1,533 @@
+// The sm90 FP8 family: heuristics (tile, pipeline depth, cluster, grid), codegen and launch of
+// kernel_src/jit/sm90/fp8_gemm.cuh -- e4m3 with 1x128 / 128x128 scales, bf16 out, every layout.
+#include "runtime/sm90_fp8_gemm.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "jit/errors.hpp"
+#include "jit/sm90/params.cuh"
+#include "jit/sm90/smem.cuh"
+#include "runtime/choice_memo.hpp"
+#include "runtime/codegen.hpp"
+#include "runtime/family.hpp"
+#include "runtime/launcher.hpp"
+#include "runtime/validate.hpp"
+#include "runtime/tma.hpp"
+
+namespace jit::detail {
+
+namespace sm90_fp8_gemm {
+
+namespace {
+
+constexpr int kMaxStages = 16;
+
+constexpr int align_up(int x, int a) { return (x + a - 1) / a * a; }
+
+// sizeof(sm90::Fp8SharedStorage<bm, bn, stages>), member by member (checked below).
+constexpr int storage_bytes(int bm, int bn, int stages) {
+  int at = bm * bn * 2;                                            // d
+  at = align_up(at, 1024) + stages * bm * sm90::kBlockK;           // a
+  at = align_up(at, 1024) + stages * bn * sm90::kBlockK;           // b
+  at = align_up(at, 128) + stages * (bm + sm90::kSfaPad) * 4;      // sfa
+  at = align_up(at, 8) + stages * 16;                              // full, empty
+  at = align_up(at, 8) + sm90::kTileRing * 16;                     // tile_full, tile_empty
+  at = align_up(at, 16) + sm90::kTileRing * 32;                    // tiles
+  return align_up(at, 1024);                                       // the struct's alignment
+}
+static_assert(storage_bytes(128, 128, 5) == sizeof(sm90::Fp8SharedStorage<128, 128, 5>));
+static_assert(storage_bytes(64, 112, 9) == sizeof(sm90::Fp8SharedStorage<64, 112, 9>));
+static_assert(storage_bytes(256, 96, 3) == sizeof(sm90::Fp8SharedStorage<256, 96, 3>));
+static_assert(storage_bytes(128, 144, 6) == sizeof(sm90::Fp8SharedStorage<128, 144, 6>));
+
+// Tile shapes the heuristics consider. BLOCK_N: every multiple of 16 from 32 to 128, and the wider
+// ones whose tiles span at most two B scale blocks (144, 160, 192); 192 is the widest whose two
+// accumulators (wgmma + promoted, 2 x BLOCK_N / 2 registers) fit the 232-register budget. With
+// BLOCK_M = 256 each consumer warpgroup has two 64-row waves, so BLOCK_N stops at 128. BLOCK_N = 16
+// (which the kernel takes, forced) is left out: it lies below the narrowest width the model was
+// calibrated on (32), and the model would be extrapolating its per-stage fixed cost.
+constexpr int kBlockNs[] = {32, 48, 64, 80, 96, 112, 128, 144, 160, 192};
+
+struct Shape {
+  int block_m, block_n, cluster;
+};
+
+// Scheduler band width: the concurrently running tiles cover ~SWIZZLE_N column blocks and
+// ~132 / SWIZZLE_N row blocks of the output; pick the width that minimizes the operand rows they
+// touch (SWIZZLE_N x BLOCK_N of B + rows of A). Even, so cluster pairs share an m-block.
+int swizzle_for(int bm, int bn) {
+  const int a8 = 8 * bn + (132 + 7) / 8 * bm, a16 = 16 * bn + (132 + 15) / 16 * bm;
+  return a16 < a8 ? 16 : 8;
+}
+
+const std::vector<Shape>& shapes() {
+  static const std::vector<Shape> all = [] {
+    std::vector<Shape> v;
+    for (int bm : {64, 128, 256})
+      for (int bn : kBlockNs) {
+        if (bm == 256 && bn > 128) continue;
+        v.push_back({bm, bn, 1});
+        v.push_back({bm, bn, 2});
+      }
+    return v;
+  }();
+  return all;
+}
+
+TileConfig make_config(const Shape& s, int smem_optin) {
+  return {s.block_m, s.block_n, max_stages(s.block_m, s.block_n, smem_optin), s.cluster,
+          swizzle_for(s.block_m, s.block_n)};
+}
+
+// ---- The performance model (estimate_cycles). Units: SM clock cycles at the ~1.75 GHz an H200
+// sustains under FP8 load. Every constant below was fitted to bench/sweeps_sm90_fp8_h200.txt (30
+// PEERS.md shapes x 12 CLUSTER=1 tiles, H200): the model predicts those 342 run times with an RMS
+// error of 7.4% (88% within 10%; 4.4% over the tiles within 20% of each shape's best; the worst
+// are tiles taller than M, which it never picks, up to 30% optimistic).
+
+// Experts' row counts vary around expected_m: routing imbalance, uniform over +-30% (the spread
+// the MoE suites draw). Only for G > 1: a single expert has no imbalance to spread over.
+constexpr double kRowSpread = 0.3;
+
+// The consumers' work per pipeline stage (one 128-deep K block).
+//  - One warpgroup (BLOCK_M = 64) runs a serial chain: wait for the stage, 4 x wgmma, drain, release,
+//    promote (N/2 FFMA per thread). The fixed part (barrier, issue and drain latencies) dominates
+//    narrow tiles: 64x32 measures ~405 cycles a stage for 64 cycles of MMA.
+constexpr double kOneWgStage = 240;
+//  - Two warpgroups run in step on the same stage, sharing the tensor cores, then promote together
+//    (N FFMA issue cycles per SM sub-partition); little fixed cost shows.
+constexpr double kTwoWgStage = 60;
+//  - The wgmma rate: 4096 e4m3 FMA per cycle, at the lower clock a fully busy SM runs (power).
+constexpr double kMmaCyclesPerFma = 1.12 / 4096;
+//  - A tile whose columns straddle two 128-wide B scale blocks (BLOCK_N 48, 80, 96, 112, 144, 160,
+//    192) promotes with two scales and pays per promotion: measured 128x96 costs as much as
+//    128x128 a stage, 128x160 1.35x and 128x192 1.6x.
+constexpr double kStraddleOneWg = 80, kStraddleTwoWg = 160, kStraddleTwoWgPerColumn = 0.18;
+
+// Bytes into the SM per stage (A rows, out-of-bounds ones included: TMA writes their zeros to
+// shared memory all the same; B rows; A scales) come through L2: one SM's TMA pulls at most
+// kSmFeed bytes a cycle, and the L2 delivers kL2FeedPerSm per SM (5500 B/cycle, ~9.6 TB/s, on 132
+// SMs: the measured large-M rate, which is what limits 64x128, 128x64, 128x128 and 256x64 there).
+// A grid of fewer CTAs gets more each (4096x2112: 128x128 on 109 SMs runs 9% faster a stage than
+// on 128).
+constexpr double kSmFeed = 60, kL2FeedPerSm = 5500.0 / 132;
+
+// A stage's load latency, hidden by the stages in flight: an L2 hit, plus for first-touch data an
+// HBM miss whose queueing grows with the CTAs streaming at once. The first tile of every CTA is all
+// first-touch (they start together, so sharers wait on the same misses); later tiles miss at the
+// kernel's unique/loaded byte ratio. This is what makes deep pipelines win at small M: 64x64 (13
+// stages) beats 128x64 (8) on 64x7168x16384 by 1.55x, stages x stage time staying ~7000 cycles.
+constexpr double kLatencyHit = 1300, kLatencyMiss = 3600;
+
+// Per tile: the epilogue (drain, stmatrix of BLOCK_M x BLOCK_N bf16, TMA store), and in the
+// m_indices layout the expert-id loads the consumers wait on at the tile's start and end.
+constexpr double kEpilogueFixed = 480, kEpilogueBytesPerCycle = 37, kIndicesPerTile = 1500;
+
+// Per kernel: launch, prologue (barrier init, descriptor fetch, first loads) and the tail; and
+// the HBM rate the unique traffic can reach with 128-byte rows strided by K (~2.5 TB/s measured
+// for M = 64; a copy reaches 4.3).
+constexpr double kKernelFixed = 12000, kHbmBytesPerCycle = 1450;
+
+// Not calibrated: CLUSTER=2 measured 1.3-1.8x slower than this (see choose_tile).
+constexpr double kClusterStart = 1000;
+
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+// Mean and variance of ceil(r / bm) for r uniform in [rows (1 - s), rows (1 + s)]: the m-blocks of
+// one expert, the last one partial.
+void expert_blocks(double rows, int bm, double s, double* mean, double* var) {
+  const double lo = rows * (1 - s), hi = rows * (1 + s);
+  if (hi - lo < 1) {
+    *mean = std::ceil(rows / bm), *var = 0;
+    return;
+  }
+  // Integrals from 0 to x of ceil(t / bm) and of its square.
+  auto m1 = [bm](double x) {
+    const double q = std::floor(x / bm);
+    return bm * q * (q + 1) / 2 + (x - q * bm) * (q + 1);
+  };
+  auto m2 = [bm](double x) {
+    const double q = std::floor(x / bm);
+    return bm * q * (q + 1) * (2 * q + 1) / 6 + (x - q * bm) * (q + 1) * (q + 1);
+  };
+  *mean = (m1(hi) - m1(lo)) / (hi - lo);
+  *var = std::max(0.0, (m2(hi) - m2(lo)) / (hi - lo) - *mean * *mean);
+}
+
+// What the host can know of the tiles: their expected count, its variance (expert sizes are
+// device data), the rows per expert, and the experts with rows.
+struct TilePlan {
+  double tiles, variance, rows, groups;
+};
+
+TilePlan plan_tiles(const TileConfig& c, const ProblemDesc& p) {
+  const double nb = std::ceil(double(p.n) / c.block_n);
+  TilePlan t{0, 0, 1, p.layout == Layout::dense ? 1.0 : double(p.num_groups)};
+  if (p.layout == Layout::dense || p.layout == Layout::contiguous_indices) {
+    t.rows = std::max(1.0, double(p.m) / t.groups);
+    double blocks = std::ceil(double(p.m) / c.block_m);
+    // Experts are padded to 128 rows; a 64-row block of pure padding is skipped, which happens at
+    // the end of about every other expert.
+    if (p.layout == Layout::contiguous_indices && c.block_m < kContiguousAlignment)
+      blocks = std::max(1.0, blocks - t.groups / 2);
+    t.tiles = blocks * nb;
+    return t;
+  }
+  // Masked: m is max_m, per expert; the rows planned for are expected_m when given.
+  t.rows = p.layout == Layout::contiguous_offsets ? double(p.m) / t.groups
+           : p.expected_m > 0                     ? double(std::min<std::int64_t>(p.expected_m, p.m))
+                                                  : double(p.m);
+  t.rows = std::max(1.0, t.rows);
+  double mean = 0, var = 0;
+  expert_blocks(t.rows, c.block_m, t.groups > 1 ? kRowSpread : 0.0, &mean, &var);
+  t.tiles = t.groups * mean * nb;
+  t.variance = t.groups * var * nb * nb;
+  return t;
+}
+
+// Tiles per CTA: whole waves; with a varying tile count, the expected number over its (normal)
+// distribution, so a plan just past a wave boundary is not charged a whole extra wave.
+double waves(const TilePlan& t, double grid, double nb) {
+  if (t.variance <= 0) return std::ceil(t.tiles / grid - 1e-9);
+  const double sd = std::sqrt(t.variance) / nb, mean = t.tiles / nb;  // in m-blocks
+  // E[W] = sum over k >= 0 of P(W > k), W > k <=> blocks >= floor(k grid / nb) + 1.
+  const double lo = std::max(0.0, std::floor((mean - 8 * sd) * nb / grid));
+  double e = lo;
+  for (double k = lo;; ++k) {
+    const double above = 1 - normal_cdf((std::floor(k * grid / nb) + 0.5 - mean) / sd);
+    if (above < 1e-6 && k * grid / nb > mean) break;
+    e += above;
+  }
+  return std::max(1.0, e);
+}
+
+// The scheduler's upper bound (scheduler_max_tiles in common/scheduler.cuh, device code).
+double max_tiles(const TileConfig& c, const ProblemDesc& p) {
+  const double nb = std::ceil(double(p.n) / c.block_n), mb = std::ceil(double(p.m) / c.block_m);
+  if (p.layout == Layout::contiguous_offsets) return (mb + p.num_groups) * nb;
+  if (p.layout == Layout::masked) return p.num_groups * mb * nb;
+  return mb * nb;
+}
+
+// The consumers' cycles per stage for tiles of `rows` valid rows (waves without rows skip their
+// MMAs: warpgroup w owns rows [w BLOCK_M / 2, (w + 1) BLOCK_M / 2) in 64-row waves).
+double consumer_stage(const TileConfig& c, double rows) {
+  const double n = c.block_n;
+  const bool straddle = sm90::kBlockK % c.block_n != 0;
+  if (c.block_m == 64)
+    return kOneWgStage + 4 * std::max(64 * n * 32 * kMmaCyclesPerFma, (2048 + 32 * n) / 128) + n / 2 + 24 +
+           (straddle ? kStraddleOneWg : 0);
+  const int half = c.block_m / 2, r = static_cast<int>(std::min<double>(c.block_m, std::max(1.0, rows)));
+  const int w0 = std::min(half / 64, (std::min(r, half) + 63) / 64);
+  const int w1 = std::min(half / 64, (std::max(0, r - half) + 63) / 64);
+  double t = kTwoWgStage;
+  for (int v = 0; v < std::max(w0, w1); ++v)
+    t += ((v < w0) + (v < w1)) * 4 * 64 * n * 32 * kMmaCyclesPerFma + n +
+         (straddle ? kStraddleTwoWg + kStraddleTwoWgPerColumn * n : 0);
+  return t;
+}
+
+}  // namespace
+
+std::string to_string(const TileConfig& c) {
+  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},CLUSTER={},SWIZZLE_N={}", c.block_m, c.block_n, c.stages,
+                     c.cluster, c.swizzle_n);
+}
+
+int smem_bytes(int block_m, int block_n, int stages) { return storage_bytes(block_m, block_n, stages); }
+
+int max_stages(int block_m, int block_n, int smem_optin) {
+  int s = kMaxStages;
+  while (s > 0 && storage_bytes(block_m, block_n, s) > smem_optin) --s;
+  return s;
+}
+
+std::span<const TileConfig> candidate_configs(Layout layout, int smem_optin) {
+  static std::mutex mu;
+  static std::map<std::pair<int, int>, std::vector<TileConfig>> lists;  // never erased: spans stay valid
+  std::lock_guard lk(mu);
+  auto [it, fresh] = lists.try_emplace({static_cast<int>(layout), smem_optin});
+  if (fresh) {
+    ProblemDesc p;
+    p.layout = layout;
+    DeviceSpec dev = flagship_device("sm_90a");
+    dev.smem_per_block_optin = smem_optin;
+    for (const Shape& s : shapes()) {
+      const TileConfig c = make_config(s, smem_optin);
+      if (check_config(c, p, dev).empty()) it->second.push_back(c);
+    }
+  }
+  return it->second;
+}
+
+std::string check_config(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
+  if (c.block_m != 64 && c.block_m != 128 && c.block_m != 256)
+    return "BLOCK_M must be 64 (one consumer warpgroup), 128 or 256 (two)";
+  if (!sm90::fp8_block_n_ok(c.block_n))
+    return "BLOCK_N must be a multiple of 16 up to 128, or 144, 160, 192 (a tile may span at most two "
+           "128-wide B scale blocks)";
+  // The two fp32 accumulators take BLOCK_N registers per 64-row wave plus BLOCK_N / 2.
+  const int waves = c.block_m == 256 ? 2 : 1;
+  if (c.block_n * (waves + 1) / 2 > 192)
+    return "BLOCK_N too wide for BLOCK_M: the accumulators would not fit the consumers' registers";
+  if (c.stages < 1 || c.stages > kMaxStages) return fmt::format("STAGES must be in [1, {}]", kMaxStages);
+  if (c.cluster != 1 && c.cluster != 2) return "CLUSTER must be 1 or 2";
+  if (c.swizzle_n < 1 || c.swizzle_n > 64 || (c.cluster == 2 && c.swizzle_n % 2 != 0))
+    return "SWIZZLE_N must be in [1, 64], and even with CLUSTER=2";
+  if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
+    return fmt::format("the contiguous_indices layout needs BLOCK_M <= the expert alignment {}", kContiguousAlignment);
+  if (sm90::sfa_box_rows(p.layout, c.block_m) > 256)
+    return "the contiguous_offsets layout needs BLOCK_M <= 128 (its A-scale box has 4 extra rows; TMA boxes stop at 256)";
+  if (c.cluster == 2 && dev.num_sms < 2) return "CLUSTER=2 needs two SMs";
+  const int smem = storage_bytes(c.block_m, c.block_n, c.stages);
+  if (smem > dev.smem_per_block_optin)
+    return fmt::format("needs {} bytes of shared memory; {} allows {}", smem, dev.name, dev.smem_per_block_optin);
+  return {};
+}
+
+// The model (constants and calibration above). A CTA runs `waves` tiles; a tile, num_kb pipeline
+// stages and an epilogue. A stage takes a soft maximum (10-norm: the three overlap imperfectly) of
+//  - the consumers' MMAs and promotion (consumer_stage),
+//  - the stage's bytes at the SM's share of the L2 -> SM bandwidth (A halved by multicast),
+//  - the load latency over the stages in flight.
+// The kernel takes a soft maximum (4-norm) of that CTA path and its unique HBM traffic. What this
+// steers: whole waves and fewer, cheaper tiles at large M (256x128, 128x128: bytes per FLOP and
+// the straddle cost); at small M, more CTAs and deeper pipelines (64x32, 64x64: latency); with
+// few experts' rows, the expected waves of the varying tile count (masked, offsets).
+double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
+  const TilePlan plan = plan_tiles(c, p);
+  const double tiles = std::max(1.0, plan.tiles), nb = std::ceil(double(p.n) / c.block_n);
+  const double grid = std::max(1.0, std::min<double>(grid_size(c, p, dev), std::ceil(tiles)));
+  const double per_cta = waves(TilePlan{tiles, plan.variance, plan.rows, plan.groups}, grid, nb);
+  const double num_kb = std::ceil(double(p.k) / sm90::kBlockK);
+  const double sms = std::max(1, dev.num_sms);
+
+  const double a_bytes = (c.cluster == 2 ? c.block_m / 2.0 : c.block_m) * sm90::kBlockK;
+  const double stage_bytes = a_bytes + c.block_n * sm90::kBlockK + c.block_m * 4.0;
+  const double feed = stage_bytes / std::min(kSmFeed, kL2FeedPerSm * sms / grid);
+  const double valid_rows = plan.rows * plan.groups;
+  const double unique = plan.groups * p.n * double(p.k) + valid_rows * p.k;
+  const double first_touch = std::max(std::min(1.0, unique / (tiles * num_kb * stage_bytes)), 1 / per_cta);
+  const double latency = kLatencyHit + first_touch * kLatencyMiss * std::sqrt(grid / sms);
+  const double stage = std::pow(std::pow(consumer_stage(c, plan.rows), 10) + std::pow(feed, 10) +
+                                    std::pow(latency / c.stages, 10), 0.1);
+  const double epilogue = kEpilogueFixed + c.block_m * c.block_n * 2.0 / kEpilogueBytesPerCycle +
+                          (p.layout == Layout::contiguous_indices ? kIndicesPerTile : 0);
+  const double path = kKernelFixed + per_cta * (num_kb * stage + epilogue) + (c.cluster == 2 ? kClusterStart : 0);
+  const double hbm = (unique + valid_rows * p.n * 2) / kHbmBytesPerCycle;
+  return std::pow(std::pow(path, 4) + std::pow(hbm, 4), 0.25);
+}
+
+int grid_size(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
+  const int sms = std::max(c.cluster, dev.num_sms / c.cluster * c.cluster);
+  // Masked: the tile count depends on masked_m (device data), so every SM takes part.
+  if (p.layout == Layout::masked) return sms;
+  const double tiles = std::max(1.0, std::min(max_tiles(c, p), std::max(1.0, plan_tiles(c, p).tiles)));
+  if (tiles >= sms) {
+    // As few CTAs as give the same number of waves: each gets a larger share of the L2 bandwidth.
+    const double waves = std::ceil(tiles / sms);
+    const int need = static_cast<int>(std::ceil(tiles / waves));
+    return std::min(sms, (need + c.cluster - 1) / c.cluster * c.cluster);
+  }
+  return std::max(c.cluster, static_cast<int>(std::ceil(tiles) + c.cluster - 1) / c.cluster * c.cluster);
+}
+
+TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
+  // choose() runs on every launch: remember this thread's last answer (a call repeated with the
+  // same shape then costs a few compares instead of ~60 estimates).
+  thread_local ChoiceMemo<TileConfig> memo;
+  TileConfig remembered;
+  if (memo.find(p, dev, &remembered)) return remembered;
+
+  TileConfig best;
+  double best_cycles = 0;
+  for (const TileConfig& c : candidate_configs(p.layout, dev.smem_per_block_optin)) {
+    // Measured on an H200 (bench/NOTES.md, v0.2): with cluster-scope release/acquire on every
+    // per-stage remote arrive, 2-CTA multicast ran 1.3-1.8x slower than CLUSTER=1; with CTA-scope
+    // arrives it matches CLUSTER=1 within 3% (4096x7168x16384 256x128: 1229 vs 1202) but gains
+    // nothing, so the model (calibrated on CLUSTER=1 only) keeps it out. It can still be forced.
+    if (c.cluster == 2) continue;
+    const double cycles = estimate_cycles(c, p, dev);
+    if (best.block_m == 0 || cycles < best_cycles * 0.999) best = c, best_cycles = cycles;
+  }
+  if (best.block_m == 0) throw Unsupported("jit: sm90_fp8: no tile config fits " + dev.name);
+  memo.store(p, dev, best);
+  return best;
+}
+
+std::array<TmaDesc, 4> tensor_maps(const TileConfig& t, const GroupedGemmArgs& g) {
+  const bool masked = g.layout == Layout::masked;
+  const int groups = masked ? g.num_groups : 1;  // A, its scales and D are batched only if masked
+  const i64 kb = (g.k + sm90::kBlockK - 1) / sm90::kBlockK;
+  const int swizzle = sm90::d_swizzle_bytes(t.block_n);
+  return {
+      // A: [m, K] (masked: [G, max_m, K]); B: [G, N, K]; 128-byte rows of K, 128-byte swizzle. A
+      // box is BLOCK_M / CLUSTER rows: a multicast half, or half of a tile loaded in two.
+      tma_matrix("a", g.a.data, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, g.m, g.k, g.a.ld, groups, g.a.batch_stride,
+                 static_cast<std::uint32_t>(t.block_m / t.cluster), sm90::kBlockK, TmaSwizzle::b128, masked),
+      tma_matrix("b", g.b.data, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, g.n, g.k, g.b.ld, g.num_groups,
+                 g.b.batch_stride, static_cast<std::uint32_t>(t.block_n), sm90::kBlockK, TmaSwizzle::b128, true),
+      // A scales, M-major: one row of m floats per K block, ld apart; a box is one K block's
+      // scales of the tile's rows.
+      tma_matrix("a_scales", g.a_scales.data, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4, kb, g.m, g.a_scales.ld, groups,
+                 g.a_scales.batch_stride, 1, static_cast<std::uint32_t>(sm90::sfa_box_rows(g.layout, t.block_m)),
+                 TmaSwizzle::none, masked),
+      // D: one box per column chunk of the swizzled smem tile.
+      tma_matrix("d", g.d.data, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, g.m, g.n, g.d.ld, groups, g.d.batch_stride,
+                 static_cast<std::uint32_t>(t.block_m), static_cast<std::uint32_t>(swizzle / 2), TmaSwizzle(swizzle),
+                 masked),
+  };
+}
+
+}  // namespace sm90_fp8_gemm
+
+namespace {
+
+using sm90_fp8_gemm::TileConfig;
+
+// KernelConfig::v fields of this family.
+enum Field { kLayout, kBM, kBN, kStages, kCluster, kSwizzle, kNoPromotion };
+
+TileConfig tile_of(const KernelConfig& c) {
+  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kCluster], c.v[kSwizzle]};
+}
+
+// Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, and a
+// new tile shape without STAGES gets the deepest pipeline that fits.
+TileConfig apply_forced(TileConfig t, const char* forced, const DeviceSpec& dev) {
+  bool stages_given = false;
+  parse_forced_config(forced, [&](const std::string& name, int value) {
+    if (value < 1 || value > 4096) return false;
+    if (name == "BLOCK_M") t.block_m = value;
+    else if (name == "BLOCK_N") t.block_n = value;
+    else if (name == "STAGES") t.stages = value, stages_given = true;
+    else if (name == "CLUSTER") t.cluster = value;
+    else if (name == "SWIZZLE_N") t.swizzle_n = value;
+    else return false;
+    return true;
+  });
+  if (!stages_given) t.stages = sm90_fp8_gemm::max_stages(t.block_m, t.block_n, dev.smem_per_block_optin);
+  return t;
+}
+
+class Sm90Fp8Family final : public KernelFamily {
+ public:
+  Family family() const override { return Family::sm90; }
+  const char* name() const override { return "sm90_fp8"; }
+
+  const char* unsupported(const ProblemDesc& p, const DeviceSpec& dev) const override {
+    if (dev.cc_major != 9 || dev.arch != "sm_90a") return "needs sm_90a (Hopper: TMA, wgmma, setmaxnreg)";
+    if (p.a != DType::e4m3) return "takes e4m3 operands only (the FP8 recipe)";
+    if (p.a_scale != ScaleKind::block_1x128 || p.b_scale != ScaleKind::block_128x128)
+      return "takes block_1x128 A scales and block_128x128 B scales only";
+    if (p.d != DType::bf16) return "writes bf16 output only";
+    if (p.has_c) return "does not accumulate into C (D = A B^T only)";
+    return nullptr;
+  }
+
+  KernelConfig choose(const ProblemDesc& p, const DeviceSpec& dev, const char* forced,
+                      const GemmOptions& opts) const override {
+    TileConfig t = sm90_fp8_gemm::choose_tile(p, dev);
+    if (forced && *forced) {
+      t = apply_forced(t, forced, dev);
+      if (std::string why = sm90_fp8_gemm::check_config(t, p, dev); !why.empty())
+        throw InvalidArgument("config", "sm90_fp8 " + sm90_fp8_gemm::to_string(t) + ": " + why);
+    }
+    // The scheduler counts tiles in int; the grid adds at most its own size on top.
+    const double mb = std::ceil(double(p.m) / t.block_m), nb = std::ceil(double(p.n) / t.block_n);
+    const double tiles = (mb + (p.layout == Layout::contiguous_offsets ? p.num_groups : 0)) * nb *
+                         (p.layout == Layout::masked ? p.num_groups : 1);
+    if (tiles + 2.0 * dev.num_sms > INT_MAX || mb * t.swizzle_n > INT_MAX)
+      throw Unsupported(fmt::format("jit: sm90_fp8: {:.3g} tiles of {}x{} overflow the scheduler's int tile index",
+                                    tiles, t.block_m, t.block_n));
+    KernelConfig c;
+    c.family = Family::sm90;
+    c.v[kLayout] = static_cast<int>(p.layout);
+    c.v[kBM] = t.block_m, c.v[kBN] = t.block_n, c.v[kStages] = t.stages;
+    c.v[kCluster] = t.cluster, c.v[kSwizzle] = t.swizzle_n;
+    c.v[kNoPromotion] = opts.fp8_no_promotion;
+    return c;
+  }
+
+  std::string describe(const KernelConfig& c) const override {
+    return fmt::format("e4m3->bf16 {} {}{}", layout_name(Layout(c.v[kLayout])), sm90_fp8_gemm::to_string(tile_of(c)),
+                       c.v[kNoPromotion] ? " NO_PROMOTION" : "");
+  }
+
+  KernelSource render(const KernelConfig& c) const override {
+    TemplateArgs args;
+    args.add("LAYOUT", Layout(c.v[kLayout]))
+        .add("BLOCK_M", c.v[kBM])
+        .add("BLOCK_N", c.v[kBN])
+        .add("STAGES", c.v[kStages])
+        .add("CLUSTER", c.v[kCluster])
+        .add("SWIZZLE_N", c.v[kSwizzle])
+        .add("NO_PROMOTION", c.v[kNoPromotion] != 0);
+    return render_instantiation("jit/sm90/fp8_gemm.cuh", "jit::sm90::fp8_gemm_kernel",
+                                "const __grid_constant__ jit::sm90::Fp8GemmParams", args);
+  }
+
+  unsigned dynamic_smem(const KernelConfig& c) const override {
+    return static_cast<unsigned>(sm90_fp8_gemm::smem_bytes(c.v[kBM], c.v[kBN], c.v[kStages]));
+  }
+
+  void launch(CUfunction fn, const KernelConfig& c, const GroupedGemmArgs& g, const DeviceSpec& dev,
+              CUstream stream) const override {
+    thread_local LaunchMemo<sm90::Fp8GemmParams> memo;
+    if (const auto* m = memo.find(fn, c, g)) return launch_kernel(fn, m->dims, m->params, stream, "sm90 fp8 gemm");
+    const TileConfig t = tile_of(c);
+    sm90::Fp8GemmParams p{};
+    const auto maps = sm90_fp8_gemm::tensor_maps(t, g);
+    tma_encode(maps[0], &p.map_a);
+    tma_encode(maps[1], &p.map_b);
+    tma_encode(maps[2], &p.map_sfa);
+    tma_encode(maps[3], &p.map_d);
+    p.d = g.d.data;
+    p.sfb = g.b_scales.data;
+    p.groups = group_data(g);
+    p.ldd = g.d.ld;
+    p.batch_d = g.d.batch_stride;
+    p.sfb_ld = g.b_scales.ld;
+    p.sfb_batch = g.b_scales.batch_stride;
+    p.m = static_cast<int>(g.m);
+    p.n = static_cast<int>(g.n);
+    p.k = static_cast<int>(g.k);
+    p.num_groups = g.num_groups;
+
+    LaunchDims d;
+    d.grid[0] = static_cast<unsigned>(sm90_fp8_gemm::grid_size(t, describe_for_grid(g), dev));
+    d.block[0] = static_cast<unsigned>(sm90::fp8_threads(t.block_m));
+    d.cluster[0] = static_cast<unsigned>(t.cluster);
+    d.smem = dynamic_smem(c);
+    memo.launch(fn, c, g, d, p, stream, "sm90 fp8 gemm");
+  }
+
+ private:
+  // What grid_size needs of the arguments (the ProblemDesc the heuristics saw).
+  static ProblemDesc describe_for_grid(const GroupedGemmArgs& g) {
+    ProblemDesc p;
+    p.layout = g.layout;
+    p.num_groups = g.num_groups;
+    p.m = g.m;
+    p.n = g.n;
+    p.k = g.k;
+    p.expected_m = g.layout == Layout::masked ? g.expected_m : 0;
+    return p;
+  }
+};
+
+}  // namespace
+
+const KernelFamily& sm90_fp8_family() {
+  static const Sm90Fp8Family f;
+  return f;
+}
+
+}  // namespace jit::detail

@@ -1,0 +1,52 @@
+// The sm90 FP8 family's tile configs and heuristics, exposed for tests and tools (the family is
+// registered in runtime/families.cpp). Kernel: kernel_src/jit/sm90/fp8_gemm.cuh.
+#pragma once
+
+#include <array>
+#include <span>
+#include <string>
+
+#include "jit/runtime.hpp"
+#include "runtime/tma.hpp"
+
+namespace jit::detail::sm90_fp8_gemm {
+
+// The template constants of one kernel besides the layout. The printable form is also the
+// forced-config syntax: "BLOCK_M=128,BLOCK_N=112,STAGES=6,CLUSTER=2,SWIZZLE_N=8".
+struct TileConfig {
+  int block_m = 0, block_n = 0;
+  int stages = 0;
+  int cluster = 1;     // 2: a 2-CTA cluster that multicasts shared A tiles
+  int swizzle_n = 8;   // scheduler band width in N blocks (L2 reuse); even, for cluster pairs
+  bool operator==(const TileConfig&) const = default;
+};
+
+std::string to_string(const TileConfig& c);
+
+// The deepest pipeline that fits `smem_bytes` of shared memory (capped; 0 if none fits), and the
+// dynamic shared memory of a config (the kernel's own sizeof).
+int max_stages(int block_m, int block_n, int smem_bytes);
+int smem_bytes(int block_m, int block_n, int stages);
+
+// Every config the heuristics may choose for `layout` on a device with `smem_optin` bytes of
+// shared memory per block (default: the H100/H200's 227 KB).
+std::span<const TileConfig> candidate_configs(Layout layout, int smem_optin = 232448);
+
+// Why `c` cannot run `p` on `dev` (block sizes, registers, shared memory, layout rules), or an
+// empty string when it can.
+std::string check_config(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev);
+
+// The heuristics' estimate of the kernel's run time in SM clock cycles (model in the .cpp).
+double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev);
+
+// The candidate with the smallest estimate among those check_config accepts.
+TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev);
+
+// CTAs launched: the persistent grid, balanced over the waves the tiles need, a multiple of the
+// cluster size.
+int grid_size(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev);
+
+// The four TMA maps of a launch (a, b, a_scales, d) for normalized arguments, before encoding.
+std::array<TmaDesc, 4> tensor_maps(const TileConfig& c, const GroupedGemmArgs& g);
+
+}  // namespace jit::detail::sm90_fp8_gemm

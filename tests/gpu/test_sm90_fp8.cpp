@@ -1,0 +1,355 @@
+// The sm90 FP8 family on a Hopper GPU (skipped elsewhere): every PEERS.md shape (deepgemm-dense,
+// moe-contiguous, moe-masked with the fp8 recipe), the same MoE shapes by group offsets, decode
+// and odd shapes (N and K tails, M = 1, empty experts), every candidate config, CUDA-graph replay
+// with changing masked_m / offsets, the promotion test, and the A-scale transpose helper. Each
+// case: random e4m3 inputs with random scales, poisoned output, then calc_diff < 2e-5 against the
+// reference family (the exact product of the dequantized inputs, with the same 128-wide K
+// blocking), no NaN, every valid element written, every padding/masked row untouched.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <future>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "bench/suite.hpp"
+#include "runtime/sm90_fp8_gemm.hpp"
+#include "testing/problem.hpp"
+#include "test_util.hpp"
+
+using namespace jit;
+using testing::GpuProblem;
+using testing::ProblemSpec;
+
+namespace {
+
+namespace fp8 = detail::sm90_fp8_gemm;
+constexpr double kTolerance = 2e-5;
+
+// One runtime over a private cache for the whole file: each kernel compiles once per run.
+Runtime& rt() {
+  static test::TempDir dir("sm90-fp8-gpu");
+  static Runtime r(test::quiet_options(dir.path()));
+  return r;
+}
+
+bool on_hopper() {
+  testing::use_device();
+  testing::Stream s;
+  return rt().device_of(s).arch == "sm_90a";
+}
+
+#define REQUIRE_HOPPER()                                       \
+  if (!on_hopper()) {                                          \
+    MESSAGE("not an sm_90a device: the sm90 FP8 family does not apply"); \
+    return;                                                    \
+  }
+
+GemmOptions fp8_options(const char* config = nullptr, bool no_promotion = false) {
+  return GemmOptions{.family = Family::sm90, .config = config, .fp8_no_promotion = no_promotion};
+}
+
+void run_fp8(const GpuProblem& p, CUstream s, const GemmOptions& o) {
+  if (p.spec().layout == Layout::dense) rt().gemm(p.dense_args(), s, o);
+  else rt().grouped_gemm(p.grouped_args(), s, o);
+}
+
+// Poison, run sm90 fp8, run the reference, compare.
+testing::CheckResult run_and_check(const GpuProblem& p, CUstream s, const GemmOptions& o) {
+  p.poison(s);
+  run_fp8(p, s, o);
+  p.run_reference(s, rt());
+  return p.check(s);
+}
+
+ProblemSpec fp8_spec(Layout layout, std::vector<int> rows, i64 n, i64 k, std::uint64_t seed = 7) {
+  ProblemSpec s;
+  s.layout = layout;
+  s.rows = std::move(rows);
+  s.n = n;
+  s.k = k;
+  s.ab = DType::e4m3;
+  s.d = DType::bf16;
+  s.sa = ScaleKind::block_1x128;
+  s.sb = ScaleKind::block_128x128;
+  s.seed = seed;
+  return s;
+}
+
+void check_spec(const ProblemSpec& spec, const char* config = nullptr) {
+  REQUIRE_HOPPER();
+  testing::Stream s;
+  GpuProblem p(spec, s);
+  const GemmOptions o = fp8_options(config);
+  const testing::CheckResult r = run_and_check(p, s, o);
+  const std::string chose = rt().choice(bench::make_desc(p.spec()), rt().device_of(s), o);
+  MESSAGE(spec.describe() << " -> " << chose << ": calc_diff " << fmt::format("{:.3e}", r.diff));
+  INFO(spec.describe() << ": " << r.summary() << "\n  chose: " << chose);
+  REQUIRE(r.ok(kTolerance));
+}
+
+void check_suite_shape(const char* suite, std::size_t index, Layout as = Layout::dense) {
+  const bench::Suite s = bench::load_suite(suite);
+  REQUIRE(index < s.shapes.size());
+  ProblemSpec spec = bench::make_spec(s.shapes[index], bench::parse_recipe("fp8"));
+  if (as != Layout::dense) spec.layout = as;  // the same experts, described another way
+  check_spec(spec);
+}
+
+}  // namespace
+
+TEST_SUITE("test_sm90_fp8") {
+
+#define SHAPE_CASE(suite, i) \
+  GPU_CASE("sm90 fp8 " suite " #" #i) { check_suite_shape(suite, i); }
+SHAPE_CASE("deepgemm-dense", 0)
+SHAPE_CASE("deepgemm-dense", 1)
+SHAPE_CASE("deepgemm-dense", 2)
+SHAPE_CASE("deepgemm-dense", 3)
+SHAPE_CASE("deepgemm-dense", 4)
+SHAPE_CASE("deepgemm-dense", 5)
+SHAPE_CASE("deepgemm-dense", 6)
+SHAPE_CASE("deepgemm-dense", 7)
+SHAPE_CASE("deepgemm-dense", 8)
+SHAPE_CASE("deepgemm-dense", 9)
+SHAPE_CASE("deepgemm-dense", 10)
+SHAPE_CASE("deepgemm-dense", 11)
+SHAPE_CASE("deepgemm-dense", 12)
+SHAPE_CASE("deepgemm-dense", 13)
+SHAPE_CASE("deepgemm-dense", 14)
+SHAPE_CASE("deepgemm-dense", 15)
+SHAPE_CASE("deepgemm-dense", 16)
+SHAPE_CASE("deepgemm-dense", 17)
+SHAPE_CASE("moe-contiguous", 0)
+SHAPE_CASE("moe-contiguous", 1)
+SHAPE_CASE("moe-contiguous", 2)
+SHAPE_CASE("moe-contiguous", 3)
+SHAPE_CASE("moe-contiguous", 4)
+SHAPE_CASE("moe-contiguous", 5)
+SHAPE_CASE("moe-masked", 0)
+SHAPE_CASE("moe-masked", 1)
+SHAPE_CASE("moe-masked", 2)
+SHAPE_CASE("moe-masked", 3)
+SHAPE_CASE("moe-masked", 4)
+SHAPE_CASE("moe-masked", 5)
+SHAPE_CASE("moe-decode", 0)
+SHAPE_CASE("moe-decode", 1)
+SHAPE_CASE("moe-decode", 2)
+SHAPE_CASE("moe-decode", 3)
+SHAPE_CASE("moe-decode", 4)
+SHAPE_CASE("moe-decode", 5)
+SHAPE_CASE("moe-decode", 6)
+SHAPE_CASE("odd", 0)
+SHAPE_CASE("odd", 1)
+SHAPE_CASE("odd", 2)
+SHAPE_CASE("odd", 3)
+SHAPE_CASE("odd", 4)
+SHAPE_CASE("odd", 5)
+SHAPE_CASE("odd", 6)
+#undef SHAPE_CASE
+
+// The moe-contiguous experts without padding, by cumulative offsets (experts then start at any
+// row, and a tile's tail rows belong to the next expert: they must not be written).
+#define OFFSETS_CASE(i) \
+  GPU_CASE("sm90 fp8 moe-contiguous #" #i " by offsets") { check_suite_shape("moe-contiguous", i, Layout::contiguous_offsets); }
+OFFSETS_CASE(0)
+OFFSETS_CASE(1)
+OFFSETS_CASE(2)
+OFFSETS_CASE(3)
+OFFSETS_CASE(4)
+OFFSETS_CASE(5)
+#undef OFFSETS_CASE
+
+GPU_CASE("sm90 fp8 M = 1") {
+  check_spec(fp8_spec(Layout::dense, {1}, 7168, 16384));
+  check_spec(fp8_spec(Layout::dense, {1}, 8, 16));
+  check_spec(fp8_spec(Layout::masked, {1, 0, 1}, 520, 400));
+}
+
+GPU_CASE("sm90 fp8 N and K tails") {
+  // N not a multiple of 128 (nor of a tile), K not a multiple of 128: the last K block is partial
+  // and zero-filled by TMA, the last tile's columns past N are clipped.
+  for (i64 n : {8, 24, 136, 200, 1000, 2104})
+    for (i64 k : {16, 112, 144, 1040, 2064}) check_spec(fp8_spec(Layout::dense, {333}, n, k, n + k));
+}
+
+GPU_CASE("sm90 fp8 empty experts in every grouped layout") {
+  const std::vector<int> rows = {0, 129, 0, 1, 300, 0, 64, 0};
+  check_spec(fp8_spec(Layout::contiguous_indices, rows, 392, 528));
+  check_spec(fp8_spec(Layout::contiguous_offsets, rows, 392, 528));
+  ProblemSpec masked = fp8_spec(Layout::masked, rows, 392, 528);
+  masked.max_m = 320;
+  check_spec(masked);
+  ProblemSpec offsets = fp8_spec(Layout::contiguous_offsets, {0, 0, 0}, 256, 256);
+  offsets.extra_rows = 77;  // every row past the last expert: nothing may be written
+  check_spec(offsets);
+  check_spec(fp8_spec(Layout::masked, {0, 0, 0, 0}, 256, 256));
+}
+
+// Small, one per layout: the configs to run under compute-sanitizer (memcheck, racecheck,
+// synccheck), e.g. --test-case='sm90 fp8 small*'.
+GPU_CASE("sm90 fp8 sanitizer small dense") { check_spec(fp8_spec(Layout::dense, {200}, 264, 400)); }
+GPU_CASE("sm90 fp8 sanitizer small contiguous_indices") { check_spec(fp8_spec(Layout::contiguous_indices, {70, 0, 130}, 264, 400)); }
+GPU_CASE("sm90 fp8 sanitizer small contiguous_offsets") { check_spec(fp8_spec(Layout::contiguous_offsets, {70, 0, 130}, 264, 400)); }
+GPU_CASE("sm90 fp8 sanitizer small masked") {
+  ProblemSpec s = fp8_spec(Layout::masked, {70, 0, 130}, 264, 400);
+  s.max_m = 160;
+  check_spec(s);
+}
+GPU_CASE("sm90 fp8 small multicast") { check_spec(fp8_spec(Layout::dense, {777}, 1000, 400), "BLOCK_M=128,BLOCK_N=64,CLUSTER=2"); }
+
+GPU_CASE("sm90 fp8 every candidate config, every layout, on a mid-size shape") {
+  REQUIRE_HOPPER();
+  testing::Stream s;
+  const DeviceSpec& dev = rt().device_of(s);
+  struct Case {
+    Layout layout;
+    std::vector<int> rows;
+  };
+  const Case cases[] = {
+      {Layout::dense, {777}},
+      {Layout::contiguous_indices, {300, 0, 257, 1, 130}},
+      {Layout::contiguous_offsets, {300, 0, 257, 1, 130}},
+      {Layout::masked, {300, 0, 257, 1, 130}},
+  };
+  // Compile everything first, in parallel (NVRTC is the slow part).
+  std::vector<std::pair<ProblemSpec, std::string>> runs;
+  for (const Case& c : cases) {
+    ProblemSpec spec = fp8_spec(c.layout, c.rows, 1000, 1040, runs.size() + 3);
+    if (c.layout == Layout::masked) spec.max_m = 320;
+    for (const fp8::TileConfig& t : fp8::candidate_configs(c.layout, dev.smem_per_block_optin))
+      runs.emplace_back(spec, fp8::to_string(t));
+  }
+  {
+    std::vector<std::future<PrecompileResult>> jobs;
+    const unsigned workers = std::max(2u, std::min(16u, std::thread::hardware_concurrency()));
+    for (std::size_t i = 0; i < runs.size(); i += workers) {
+      for (std::size_t j = i; j < std::min(runs.size(), i + workers); ++j)
+        jobs.push_back(std::async(std::launch::async, [&, j] {
+          return rt().precompile(bench::make_desc(runs[j].first), dev, fp8_options(runs[j].second.c_str()));
+        }));
+      for (auto& f : jobs) {
+        const PrecompileResult r = f.get();
+        INFO(r.error);
+        CHECK(r.status != PrecompileResult::Status::failed);
+      }
+      jobs.clear();
+    }
+  }
+  for (const auto& [spec, config] : runs) check_spec(spec, config.c_str());
+  MESSAGE("configs x layouts tested: " << runs.size());
+  CHECK(runs.size() >= 100);
+}
+
+GPU_CASE("sm90 fp8 CUDA graph: replay while masked_m changes") {
+  REQUIRE_HOPPER();
+  testing::Stream s;
+  ProblemSpec spec = fp8_spec(Layout::masked, {100, 20, 300, 0}, 392, 1040);
+  spec.max_m = 320;
+  GpuProblem p(spec, s);
+  const GemmOptions o = fp8_options();
+  run_fp8(p, s, o);  // compile and load before capture
+  s.sync();
+  TEST_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+  run_fp8(p, s, o);
+  CUgraph graph;
+  TEST_CU(cuStreamEndCapture(s, &graph));
+  CUgraphExec exec;
+  TEST_CU(cuGraphInstantiateWithFlags(&exec, graph, 0));
+  for (const auto& rows : std::vector<std::vector<int>>{
+           {100, 20, 300, 0}, {320, 0, 1, 17}, {0, 0, 0, 0}, {1, 319, 320, 64}, {-5, 1000, 7, 129}}) {
+    p.set_rows(rows, s);
+    p.poison(s);
+    TEST_CU(cuGraphLaunch(exec, s));
+    p.run_reference(s, rt());
+    const testing::CheckResult r = p.check(s);
+    INFO(rows[0] << " " << rows[1] << " " << rows[2] << " " << rows[3] << ": " << r.summary());
+    CHECK(r.ok(kTolerance));
+  }
+  TEST_CU(cuGraphExecDestroy(exec));
+  TEST_CU(cuGraphDestroy(graph));
+}
+
+GPU_CASE("sm90 fp8 CUDA graph: replay while group offsets change") {
+  REQUIRE_HOPPER();
+  testing::Stream s;
+  ProblemSpec spec = fp8_spec(Layout::contiguous_offsets, {100, 20, 300, 0, 77}, 392, 400);
+  spec.extra_rows = 50;
+  GpuProblem p(spec, s);
+  const GemmOptions o = fp8_options();
+  run_fp8(p, s, o);
+  s.sync();
+  TEST_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+  run_fp8(p, s, o);
+  CUgraph graph;
+  TEST_CU(cuStreamEndCapture(s, &graph));
+  CUgraphExec exec;
+  TEST_CU(cuGraphInstantiateWithFlags(&exec, graph, 0));
+  for (const auto& rows : std::vector<std::vector<int>>{
+           {100, 20, 300, 0, 77}, {0, 0, 0, 0, 547}, {1, 1, 1, 1, 1}, {547, 0, 0, 0, 0}, {129, 128, 127, 0, 130}}) {
+    p.set_rows(rows, s);
+    p.poison(s);
+    TEST_CU(cuGraphLaunch(exec, s));
+    p.run_reference(s, rt());
+    const testing::CheckResult r = p.check(s);
+    INFO(rows[0] << " " << rows[1] << " " << rows[2] << " " << rows[3] << " " << rows[4] << ": " << r.summary());
+    CHECK(r.ok(kTolerance));
+  }
+  TEST_CU(cuGraphExecDestroy(exec));
+  TEST_CU(cuGraphDestroy(graph));
+}
+
+// Without the per-128-K promotion (GemmOptions::fp8_no_promotion: all of K accumulates inside the
+// tensor cores, scaled once by the first K block's scales), the error grows with K. The scales are
+// made constant so that both variants compute the same mathematical result.
+GPU_CASE("sm90 fp8 promotion: without it, K = 16384 is measurably less accurate") {
+  REQUIRE_HOPPER();
+  testing::Stream s;
+  for (Layout l : {Layout::dense, Layout::masked}) {
+    ProblemSpec spec = fp8_spec(l, l == Layout::dense ? std::vector<int>{512} : std::vector<int>{300, 200}, 1024, 16384);
+    GpuProblem p(spec, s);
+    testing::fill_random(s, p.sfa().get(), DType::fp32, static_cast<i64>(p.sfa().size() / 4), 1, 1.f, 1.f);
+    testing::fill_random(s, p.sfb().get(), DType::fp32, static_cast<i64>(p.sfb().size() / 4), 2, 1.f, 1.f);
+    const testing::CheckResult with = run_and_check(p, s, fp8_options());
+    const testing::CheckResult without = run_and_check(p, s, fp8_options(nullptr, true));
+    MESSAGE(layout_name(l) << " K=16384: calc_diff with promotion " << fmt::format("{:.3e}", with.diff)
+                           << ", without " << fmt::format("{:.3e}", without.diff));
+    INFO(with.summary() << "\n" << without.summary());
+    CHECK(with.ok(kTolerance));
+    CHECK(without.nan_out == 0);
+    CHECK(without.written_padding == 0);
+    CHECK(without.diff > 4 * with.diff);
+  }
+}
+
+GPU_CASE("transpose_a_scales: row-major to M-major, padded, on the GPU") {
+  REQUIRE_HOPPER();
+  testing::Stream s;
+  const std::vector<std::tuple<i64, i64, int>> shapes = {{1, 16, 1}, {77, 1040, 1}, {300, 7168, 3}, {4096, 256, 2}};
+  for (const auto& [rows, k, groups] : shapes) {
+    const i64 kb = (k + 127) / 128, ld = a_scales_ld(rows);
+    std::vector<float> host(groups * rows * kb);
+    for (std::size_t i = 0; i < host.size(); ++i) host[i] = static_cast<float>(i % 1000) * 0.25f + 1.f;
+    testing::DeviceBuffer in(host.size() * 4), out(groups * kb * ld * 4);
+    in.upload(host.data(), host.size() * 4);
+    testing::fill_bytes(s, out.get(), 0xCD, out.size());
+    transpose_a_scales(in.as<const float>(), out.as<float>(), rows, k, s, 0, 0, groups);
+    s.sync();
+    std::vector<float> got(groups * kb * ld);
+    out.download(got.data(), got.size() * 4);
+    i64 bad = 0;
+    for (int g = 0; g < groups; ++g)
+      for (i64 c = 0; c < kb; ++c)
+        for (i64 r = 0; r < ld; ++r) {
+          const float want = r < rows ? host[(g * rows + r) * kb + c] : 0.f;
+          bad += got[(g * kb + c) * ld + r] != want;
+        }
+    INFO(rows << " x " << k << " x " << groups);
+    CHECK(bad == 0);
+  }
+}
+
+}  // TEST_SUITE
