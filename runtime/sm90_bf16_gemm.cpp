@@ -322,7 +322,7 @@ class Sm90Bf16Family final : public KernelFamily {
     p.num_groups = g.num_groups;
 
     LaunchDims d;
-    d.grid[0] = static_cast<unsigned>(sm90_bf16_gemm::grid_size(t, sm90_common::grid_problem(g), dev));
+    d.grid[0] = static_cast<unsigned>(sm90_bf16_gemm::grid_size(t, jit::describe(g), dev));
     d.block[0] = static_cast<unsigned>(sm90::gemm_threads(t.block_m));
     d.smem = dynamic_smem(c);
     memo.launch(fn, c, g, d, p, stream, "sm90 bf16 gemm");

@@ -65,15 +65,4 @@ void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, 
                                   tiles, block_m, block_n));
 }
 
-ProblemDesc grid_problem(const GroupedGemmArgs& g) {
-  ProblemDesc p;
-  p.layout = g.layout;
-  p.num_groups = g.num_groups;
-  p.m = g.m;
-  p.n = g.n;
-  p.k = g.k;
-  p.expected_m = g.layout == Layout::masked ? g.expected_m : 0;
-  return p;
-}
-
 }  // namespace jit::detail::sm90_common

@@ -36,7 +36,5 @@ int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int bloc
 void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,
                       const char* family);
 
-// What the heuristics saw of normalized arguments (for grid_size at launch).
-ProblemDesc grid_problem(const GroupedGemmArgs& g);
 
 }  // namespace jit::detail::sm90_common

@@ -502,24 +502,11 @@ class Sm90Fp8Family final : public KernelFamily {
     p.num_groups = g.num_groups;
 
     LaunchDims d;
-    d.grid[0] = static_cast<unsigned>(sm90_fp8_gemm::grid_size(t, describe_for_grid(g), dev));
+    d.grid[0] = static_cast<unsigned>(sm90_fp8_gemm::grid_size(t, jit::describe(g), dev));
     d.block[0] = static_cast<unsigned>(sm90::fp8_threads(t.block_m));
     d.cluster[0] = static_cast<unsigned>(t.cluster);
     d.smem = dynamic_smem(c);
     memo.launch(fn, c, g, d, p, stream, "sm90 fp8 gemm");
-  }
-
- private:
-  // What grid_size needs of the arguments (the ProblemDesc the heuristics saw).
-  static ProblemDesc describe_for_grid(const GroupedGemmArgs& g) {
-    ProblemDesc p;
-    p.layout = g.layout;
-    p.num_groups = g.num_groups;
-    p.m = g.m;
-    p.n = g.n;
-    p.k = g.k;
-    p.expected_m = g.layout == Layout::masked ? g.expected_m : 0;
-    return p;
   }
 };
 

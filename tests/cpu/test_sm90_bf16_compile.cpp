@@ -23,6 +23,7 @@
 #include "runtime/family.hpp"
 #include "runtime/sm90_bf16_gemm.hpp"
 #include "runtime/validate.hpp"
+#include "sm90_compile_check.hpp"
 #include "test_util.hpp"
 
 namespace jit::test {
@@ -50,73 +51,13 @@ ProblemDesc problem(Layout l, DType ab = DType::bf16, DType d = DType::bf16, std
 }
 
 // One cache (and dump directory) for the whole file: later cases hit what earlier ones compiled.
-struct Shared {
-  TempDir dir{"sm90-bf16-compile"};
-  std::string dump = dir.path() + "/dump";
-  Runtime rt{[&] {
-    Options o = quiet_options(dir.path() + "/cache");
-    o.dump_dir = dump;  // every compile leaves <family>_<key16>.{log,cubin,sass}
-    return o;
-  }()};
-  DeviceSpec dev = flagship_device("sm_90a");
-  int sass_checked = 0;
-};
-
-Shared& shared() {
-  static Shared s;
-  return s;
+Sm90CompileEnv& shared() {
+  static Sm90CompileEnv env("sm90-bf16-compile");
+  return env;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Registers the launch bounds allow at kernel entry: 384 threads -> 168, 256 threads -> 255.
-int entry_register_limit(int block_m) { return std::min(255, 65536 / sm90::gemm_threads(block_m) / 8 * 8); }
-
-// Returns the highest register index the SASS uses (the consumers' real need under setmaxnreg),
-// or the ptxas count where there is no SASS.
 int check_compiled(const PrecompileResult& r, int block_m, const std::string& what) {
-  INFO(what);
-  INFO(r.error);
-  REQUIRE(r.status != PrecompileResult::Status::failed);
-  REQUIRE(r.status != PrecompileResult::Status::unsupported);
-  CHECK(r.family == "sm90_bf16");
-  CHECK(r.registers > 0);
-  CHECK(r.registers <= entry_register_limit(block_m));
-  CHECK(r.spill_bytes == 0);
-
-  const std::string base = shared().dump + "/sm90_bf16_" + r.key.substr(0, 16);
-  if (r.status == PrecompileResult::Status::compiled) {
-    // ptxas warns when it serializes wgmma (a branch between a wgmma and one still in flight,
-    // register pressure) or cannot honour setmaxnreg: either would cost most of the speed.
-    const std::string log = read_file(base + ".log");
-    CHECK_MESSAGE(log.find("Performance Loss") == std::string::npos, log);
-    CHECK_MESSAGE(log.find("setmaxnreg") == std::string::npos, log);
-    CHECK_MESSAGE(log.find("C7508") == std::string::npos, log);
-    CHECK_MESSAGE(log.find("C7510") == std::string::npos, log);
-    CHECK_MESSAGE(log.find("C7518") == std::string::npos, log);
-  }
-  const std::string sass = read_file(base + ".sass");
-  if (sass.find("Function") == std::string::npos) return r.registers;  // no cuobjdump: no SASS dumped
-  ++shared().sass_checked;
-  CHECK_MESSAGE(sass.find("HGMMA.64x") != std::string::npos, "no 16-bit wgmma in the SASS");
-  CHECK_MESSAGE(!std::regex_search(sass, std::regex(R"(\b(LDL|STL)\b)")), "local memory in the SASS");
-  // Every register index the consumers touch stays under their setmaxnreg budget.
-  int max_reg = -1;
-  static const std::regex reg(R"(\bR(\d+)\b)");
-  for (auto it = std::sregex_iterator(sass.begin(), sass.end(), reg); it != std::sregex_iterator(); ++it)
-    max_reg = std::max(max_reg, std::stoi((*it)[1]));
-  if (sm90::math_threads(block_m) == 256) {
-    CHECK(sass.find("USETMAXREG") != std::string::npos);
-    CHECK(max_reg < sm90::kConsumerRegs);
-  } else {
-    CHECK(max_reg < r.registers);
-  }
-  return max_reg + 1;
+  return shared().check(r, {"sm90_bf16", "HGMMA.64x", sm90::gemm_threads(block_m), sm90::math_threads(block_m), sm90::kConsumerRegs}, what);
 }
 
 GemmOptions forced_options(const std::string& config) {

@@ -25,6 +25,7 @@
 #include "jit/sm90/smem.cuh"
 #include "runtime/sm90_fp8_gemm.hpp"
 #include "runtime/validate.hpp"
+#include "sm90_compile_check.hpp"
 #include "test_util.hpp"
 
 // The device scheduler compiled for the host, to check on the CPU that the steps the SM90
@@ -67,71 +68,14 @@ ProblemDesc fp8_problem(Layout l, std::int64_t m = 4096, std::int64_t n = 4096, 
   return p;
 }
 
-// One cache (and dump directory) for the whole file: the suite-shape cases then hit the entries
-// the candidate case compiled.
-struct Shared {
-  TempDir dir{"sm90-compile"};
-  std::string dump = dir.path() + "/dump";
-  Runtime rt{[&] {
-    Options o = quiet_options(dir.path() + "/cache");
-    o.dump_dir = dump;  // every compile leaves <family>_<key16>.{log,cubin,sass}
-    return o;
-  }()};
-  DeviceSpec dev = flagship_device("sm_90a");
-  int sass_checked = 0;
-};
-
-Shared& shared() {
-  static Shared s;
-  return s;
+// One cache (and dump directory) for the whole file: later cases hit what earlier ones compiled.
+Sm90CompileEnv& shared() {
+  static Sm90CompileEnv env("sm90-compile");
+  return env;
 }
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Registers the launch bounds allow at kernel entry: 384 threads -> 168, 256 threads -> 255.
-int entry_register_limit(int block_m) { return std::min(255, 65536 / sm90::fp8_threads(block_m) / 8 * 8); }
 
 void check_compiled(const PrecompileResult& r, int block_m, const std::string& what) {
-  INFO(what);
-  INFO(r.error);
-  REQUIRE(r.status != PrecompileResult::Status::failed);
-  REQUIRE(r.status != PrecompileResult::Status::unsupported);
-  CHECK(r.family == "sm90_fp8");
-  CHECK(r.registers > 0);
-  CHECK(r.registers <= entry_register_limit(block_m));
-  CHECK(r.spill_bytes == 0);
-
-  const std::string base = shared().dump + "/sm90_fp8_" + r.key.substr(0, 16);
-  if (r.status == PrecompileResult::Status::compiled) {
-    // ptxas warns when it serializes wgmma (register pressure, extern calls) or cannot honour
-    // setmaxnreg; either would silently cost most of the performance.
-    const std::string log = read_file(base + ".log");
-    CHECK_MESSAGE(log.find("Performance Loss") == std::string::npos, log);
-    CHECK_MESSAGE(log.find("setmaxnreg") == std::string::npos, log);
-    CHECK_MESSAGE(log.find("C7508") == std::string::npos, log);
-    CHECK_MESSAGE(log.find("C7510") == std::string::npos, log);
-  }
-  const std::string sass = read_file(base + ".sass");
-  if (sass.find("Function") == std::string::npos) return;  // no cuobjdump: JITGEMM_DUMP_DIR wrote no SASS
-  ++shared().sass_checked;
-  CHECK_MESSAGE(sass.find("QGMMA") != std::string::npos, "no fp8 wgmma in the SASS");
-  CHECK_MESSAGE(!std::regex_search(sass, std::regex(R"(\b(LDL|STL)\b)")), "local memory in the SASS");
-  // Every register index the consumers touch stays under their setmaxnreg budget.
-  int max_reg = -1;
-  static const std::regex reg(R"(\bR(\d+)\b)");
-  for (auto it = std::sregex_iterator(sass.begin(), sass.end(), reg); it != std::sregex_iterator(); ++it)
-    max_reg = std::max(max_reg, std::stoi((*it)[1]));
-  if (sm90::fp8_math_threads(block_m) == 256) {
-    CHECK(sass.find("USETMAXREG") != std::string::npos);
-    CHECK(max_reg < sm90::kFp8ConsumerRegs);
-  } else {
-    CHECK(max_reg < r.registers);
-  }
+  shared().check(r, {"sm90_fp8", "QGMMA", sm90::fp8_threads(block_m), sm90::fp8_math_threads(block_m), sm90::kFp8ConsumerRegs}, what);
 }
 
 PrecompileResult compile_forced(const ProblemDesc& p, const TileConfig& c, bool no_promotion = false) {
