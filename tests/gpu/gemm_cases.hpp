@@ -1,6 +1,5 @@
 // Cases every fast family's GPU test runs the same way: skewed expert sizes, the dtype/C
 // combinations of the 16-bit recipe, and CUDA-graph replays while the device-side counts change.
-// (tests/gpu/test_sm80.cpp and test_sm90_fp8.cpp still carry their own copies of these.)
 #pragma once
 
 #include <doctest/doctest.h>
@@ -13,6 +12,32 @@
 
 #include "testing/problem.hpp"
 #include "test_util.hpp"
+
+
+// One doctest case per shape of the benchmark suites (PEERS.md dense and MoE shapes, decode, odd),
+// named "<prefix> <suite> #<i>", each calling check(suite, i). The counts are the suite files'.
+#define JIT_SUITE_CASE(prefix, check, suite, i) \
+  GPU_CASE(prefix " " suite " #" #i) { check(suite, i); }
+#define JIT_SUITE_CASES_6(prefix, check, suite)                                                  \
+  JIT_SUITE_CASE(prefix, check, suite, 0) JIT_SUITE_CASE(prefix, check, suite, 1)                \
+  JIT_SUITE_CASE(prefix, check, suite, 2) JIT_SUITE_CASE(prefix, check, suite, 3)                \
+  JIT_SUITE_CASE(prefix, check, suite, 4) JIT_SUITE_CASE(prefix, check, suite, 5)
+#define JIT_SUITE_CASES_7(prefix, check, suite) \
+  JIT_SUITE_CASES_6(prefix, check, suite) JIT_SUITE_CASE(prefix, check, suite, 6)
+#define JIT_SUITE_CASES_18(prefix, check, suite)                                                  \
+  JIT_SUITE_CASES_6(prefix, check, suite) JIT_SUITE_CASE(prefix, check, suite, 6)                 \
+  JIT_SUITE_CASE(prefix, check, suite, 7) JIT_SUITE_CASE(prefix, check, suite, 8)                 \
+  JIT_SUITE_CASE(prefix, check, suite, 9) JIT_SUITE_CASE(prefix, check, suite, 10)                \
+  JIT_SUITE_CASE(prefix, check, suite, 11) JIT_SUITE_CASE(prefix, check, suite, 12)               \
+  JIT_SUITE_CASE(prefix, check, suite, 13) JIT_SUITE_CASE(prefix, check, suite, 14)               \
+  JIT_SUITE_CASE(prefix, check, suite, 15) JIT_SUITE_CASE(prefix, check, suite, 16)               \
+  JIT_SUITE_CASE(prefix, check, suite, 17)
+#define JIT_ALL_SUITE_CASES(prefix, check)                                                        \
+  JIT_SUITE_CASES_18(prefix, check, "deepgemm-dense")                                             \
+  JIT_SUITE_CASES_6(prefix, check, "moe-contiguous")                                              \
+  JIT_SUITE_CASES_6(prefix, check, "moe-masked")                                                  \
+  JIT_SUITE_CASES_7(prefix, check, "moe-decode")                                                  \
+  JIT_SUITE_CASES_7(prefix, check, "odd")
 
 namespace jit::test {
 

@@ -12,11 +12,13 @@
 #include "bench/suite.hpp"
 #include "runtime/sm80_gemm.hpp"
 #include "testing/problem.hpp"
+#include "gemm_cases.hpp"
 #include "test_util.hpp"
 
 using namespace jit;
 using testing::GpuProblem;
 using testing::ProblemSpec;
+using test::skewed_rows;
 
 namespace {
 
@@ -69,73 +71,12 @@ ProblemSpec spec_of(Layout layout, std::vector<int> rows, i64 n, i64 k, DType ab
   return s;
 }
 
-// Skewed expert sizes: mostly tiny (0, 1, a few rows), some large, from a heavy-tailed draw.
-std::vector<int> skewed_rows(int groups, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<int> rows(groups);
-  for (int g = 0; g < groups; ++g) {
-    const double u = std::uniform_real_distribution<double>(0, 1)(rng);
-    rows[g] = u < 0.2 ? 0 : u < 0.35 ? 1 : u < 0.8 ? static_cast<int>(u * 40) : static_cast<int>(u * u * 700);
-  }
-  rows[0] = 0, rows[1] = 1, rows[groups - 1] = 300;  // always: an empty, a 1-row and a large expert
-  return rows;
-}
-
 }  // namespace
 
 TEST_SUITE("test_sm80") {
 
-// PEERS.md dense shapes (deepgemm-dense), one case each.
-#define SHAPE_CASE(suite, i) \
-  GPU_CASE("sm80 " suite " #" #i) { check_suite_shape(suite, i); }
-SHAPE_CASE("deepgemm-dense", 0)
-SHAPE_CASE("deepgemm-dense", 1)
-SHAPE_CASE("deepgemm-dense", 2)
-SHAPE_CASE("deepgemm-dense", 3)
-SHAPE_CASE("deepgemm-dense", 4)
-SHAPE_CASE("deepgemm-dense", 5)
-SHAPE_CASE("deepgemm-dense", 6)
-SHAPE_CASE("deepgemm-dense", 7)
-SHAPE_CASE("deepgemm-dense", 8)
-SHAPE_CASE("deepgemm-dense", 9)
-SHAPE_CASE("deepgemm-dense", 10)
-SHAPE_CASE("deepgemm-dense", 11)
-SHAPE_CASE("deepgemm-dense", 12)
-SHAPE_CASE("deepgemm-dense", 13)
-SHAPE_CASE("deepgemm-dense", 14)
-SHAPE_CASE("deepgemm-dense", 15)
-SHAPE_CASE("deepgemm-dense", 16)
-SHAPE_CASE("deepgemm-dense", 17)
-// PEERS.md MoE shapes: contiguous (m_indices, 128-aligned experts) and masked.
-SHAPE_CASE("moe-contiguous", 0)
-SHAPE_CASE("moe-contiguous", 1)
-SHAPE_CASE("moe-contiguous", 2)
-SHAPE_CASE("moe-contiguous", 3)
-SHAPE_CASE("moe-contiguous", 4)
-SHAPE_CASE("moe-contiguous", 5)
-SHAPE_CASE("moe-masked", 0)
-SHAPE_CASE("moe-masked", 1)
-SHAPE_CASE("moe-masked", 2)
-SHAPE_CASE("moe-masked", 3)
-SHAPE_CASE("moe-masked", 4)
-SHAPE_CASE("moe-masked", 5)
-// Decode: 1-32 rows per expert (some empty), masked and contiguous_offsets.
-SHAPE_CASE("moe-decode", 0)
-SHAPE_CASE("moe-decode", 1)
-SHAPE_CASE("moe-decode", 2)
-SHAPE_CASE("moe-decode", 3)
-SHAPE_CASE("moe-decode", 4)
-SHAPE_CASE("moe-decode", 5)
-SHAPE_CASE("moe-decode", 6)
-// Odd shapes: multiples of no block size.
-SHAPE_CASE("odd", 0)
-SHAPE_CASE("odd", 1)
-SHAPE_CASE("odd", 2)
-SHAPE_CASE("odd", 3)
-SHAPE_CASE("odd", 4)
-SHAPE_CASE("odd", 5)
-SHAPE_CASE("odd", 6)
-#undef SHAPE_CASE
+// One case per suite shape (tests/gpu/gemm_cases.hpp): PEERS.md dense and MoE, decode, odd.
+JIT_ALL_SUITE_CASES("sm80", check_suite_shape)
 
 GPU_CASE("sm80 fp16: PEERS MoE shapes") {
   check_suite_shape("moe-contiguous", 3, "fp16");

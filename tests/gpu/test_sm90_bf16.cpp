@@ -15,6 +15,7 @@
 #include "gpu/gemm_cases.hpp"
 #include "runtime/sm90_bf16_gemm.hpp"
 #include "testing/problem.hpp"
+#include "gemm_cases.hpp"
 #include "test_util.hpp"
 
 using namespace jit;
@@ -100,53 +101,8 @@ void check_graph_replays(const ProblemSpec& spec, const std::vector<std::vector<
 
 TEST_SUITE("test_sm90_bf16") {
 
-#define SHAPE_CASE(suite, i) \
-  GPU_CASE("sm90 bf16 " suite " #" #i) { check_suite_shape(suite, i); }
-SHAPE_CASE("deepgemm-dense", 0)
-SHAPE_CASE("deepgemm-dense", 1)
-SHAPE_CASE("deepgemm-dense", 2)
-SHAPE_CASE("deepgemm-dense", 3)
-SHAPE_CASE("deepgemm-dense", 4)
-SHAPE_CASE("deepgemm-dense", 5)
-SHAPE_CASE("deepgemm-dense", 6)
-SHAPE_CASE("deepgemm-dense", 7)
-SHAPE_CASE("deepgemm-dense", 8)
-SHAPE_CASE("deepgemm-dense", 9)
-SHAPE_CASE("deepgemm-dense", 10)
-SHAPE_CASE("deepgemm-dense", 11)
-SHAPE_CASE("deepgemm-dense", 12)
-SHAPE_CASE("deepgemm-dense", 13)
-SHAPE_CASE("deepgemm-dense", 14)
-SHAPE_CASE("deepgemm-dense", 15)
-SHAPE_CASE("deepgemm-dense", 16)
-SHAPE_CASE("deepgemm-dense", 17)
-SHAPE_CASE("moe-contiguous", 0)
-SHAPE_CASE("moe-contiguous", 1)
-SHAPE_CASE("moe-contiguous", 2)
-SHAPE_CASE("moe-contiguous", 3)
-SHAPE_CASE("moe-contiguous", 4)
-SHAPE_CASE("moe-contiguous", 5)
-SHAPE_CASE("moe-masked", 0)
-SHAPE_CASE("moe-masked", 1)
-SHAPE_CASE("moe-masked", 2)
-SHAPE_CASE("moe-masked", 3)
-SHAPE_CASE("moe-masked", 4)
-SHAPE_CASE("moe-masked", 5)
-SHAPE_CASE("moe-decode", 0)
-SHAPE_CASE("moe-decode", 1)
-SHAPE_CASE("moe-decode", 2)
-SHAPE_CASE("moe-decode", 3)
-SHAPE_CASE("moe-decode", 4)
-SHAPE_CASE("moe-decode", 5)
-SHAPE_CASE("moe-decode", 6)
-SHAPE_CASE("odd", 0)
-SHAPE_CASE("odd", 1)
-SHAPE_CASE("odd", 2)
-SHAPE_CASE("odd", 3)
-SHAPE_CASE("odd", 4)
-SHAPE_CASE("odd", 5)
-SHAPE_CASE("odd", 6)
-#undef SHAPE_CASE
+// One case per suite shape (tests/gpu/gemm_cases.hpp): PEERS.md dense and MoE, decode, odd.
+JIT_ALL_SUITE_CASES("sm90 bf16", check_suite_shape)
 
 // The large and the many-expert contiguous shapes again by cumulative offsets: experts then start
 // on any row, and a tile's tail rows belong to the next expert (they must not be written).
