@@ -66,6 +66,20 @@ inline const i32* group_data(const GroupedGemmArgs& g) {
   return nullptr;
 }
 
+// The fields every family's Params has under the same names: the sizes, the rows-to-experts
+// array and the output. Each family's launch fills the rest (operands, scales, tensor maps).
+template <class Params>
+void fill_problem(Params& p, const GroupedGemmArgs& g) {
+  p.groups = group_data(g);
+  p.d = g.d.data;
+  p.ldd = g.d.ld;
+  p.batch_d = g.d.batch_stride;
+  p.m = static_cast<int>(g.m);
+  p.n = static_cast<int>(g.n);
+  p.k = static_cast<int>(g.k);
+  p.num_groups = g.num_groups;
+}
+
 // Every family, in order of preference for Family::automatic.
 std::span<const KernelFamily* const> kernel_families();
 

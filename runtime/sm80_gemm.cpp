@@ -358,20 +358,13 @@ class Sm80Family final : public KernelFamily {
     p.a = g.a.data;
     p.b = g.b.data;
     p.c = g.c.data;
-    p.d = g.d.data;
-    p.groups = group_data(g);
+    fill_problem(p, g);
     p.lda = g.a.ld;
     p.ldb = g.b.ld;
     p.ldc = g.c.ld;
-    p.ldd = g.d.ld;
     p.batch_a = g.a.batch_stride;
     p.batch_b = g.b.batch_stride;
     p.batch_c = g.c.batch_stride;
-    p.batch_d = g.d.batch_stride;
-    p.m = static_cast<int>(g.m);
-    p.n = static_cast<int>(g.n);
-    p.k = static_cast<int>(g.k);
-    p.num_groups = g.num_groups;
     // Persistent grid: every resident CTA slot, but never more CTAs than tiles.
     const std::int64_t slots = std::int64_t{dev.num_sms} * std::max(1, sm80_gemm::occupancy(t, dev));
     LaunchDims d;

@@ -309,17 +309,10 @@ class Sm90Bf16Family final : public KernelFamily {
     tma_encode(maps[0], &p.map_a);
     tma_encode(maps[1], &p.map_b);
     if (maps.size() > 2) tma_encode(maps[2], &p.map_d);
-    p.d = g.d.data;
     p.c = g.c.data;
-    p.groups = group_data(g);
-    p.ldd = g.d.ld;
-    p.batch_d = g.d.batch_stride;
+    fill_problem(p, g);
     p.ldc = g.c.ld;
     p.batch_c = g.c.batch_stride;
-    p.m = static_cast<int>(g.m);
-    p.n = static_cast<int>(g.n);
-    p.k = static_cast<int>(g.k);
-    p.num_groups = g.num_groups;
 
     LaunchDims d;
     d.grid[0] = static_cast<unsigned>(sm90_bf16_gemm::grid_size(t, jit::describe(g), dev));

@@ -489,17 +489,10 @@ class Sm90Fp8Family final : public KernelFamily {
     tma_encode(maps[1], &p.map_b);
     tma_encode(maps[2], &p.map_sfa);
     tma_encode(maps[3], &p.map_d);
-    p.d = g.d.data;
     p.sfb = g.b_scales.data;
-    p.groups = group_data(g);
-    p.ldd = g.d.ld;
-    p.batch_d = g.d.batch_stride;
+    fill_problem(p, g);
     p.sfb_ld = g.b_scales.ld;
     p.sfb_batch = g.b_scales.batch_stride;
-    p.m = static_cast<int>(g.m);
-    p.n = static_cast<int>(g.n);
-    p.k = static_cast<int>(g.k);
-    p.num_groups = g.num_groups;
 
     LaunchDims d;
     d.grid[0] = static_cast<unsigned>(sm90_fp8_gemm::grid_size(t, jit::describe(g), dev));

@@ -198,59 +198,22 @@ GPU_CASE("sm80 every candidate config once, layouts in turn, on odd shapes") {
 
 GPU_CASE("sm80 CUDA graph: replay while masked_m changes") {
   testing::use_device();
-  testing::Stream s;
   ProblemSpec spec = spec_of(Layout::masked, {100, 20, 300, 0}, 392, 264);
   spec.max_m = 320;
-  GpuProblem p(spec, s);
-  run_sm80(p, s);  // compile and load before capture
-  s.sync();
-  TEST_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
-  run_sm80(p, s);
-  CUgraph graph;
-  TEST_CU(cuStreamEndCapture(s, &graph));
-  CUgraphExec exec;
-  TEST_CU(cuGraphInstantiateWithFlags(&exec, graph, 0));
-  for (const auto& rows : std::vector<std::vector<int>>{
-           {100, 20, 300, 0}, {320, 0, 1, 17}, {0, 0, 0, 0}, {1, 319, 320, 64}, {-5, 1000, 7, 129}}) {
-    p.set_rows(rows, s);
-    p.poison(s);
-    TEST_CU(cuGraphLaunch(exec, s));
-    p.run_reference(s, rt());
-    const testing::CheckResult r = p.check(s);
-    INFO(rows[0] << " " << rows[1] << " " << rows[2] << " " << rows[3] << ": " << r.summary());
-    CHECK(r.ok(1e-5));
-  }
-  TEST_CU(cuGraphExecDestroy(exec));
-  TEST_CU(cuGraphDestroy(graph));
+  test::check_graph_replays(rt(), spec,
+                            {{100, 20, 300, 0}, {320, 0, 1, 17}, {0, 0, 0, 0}, {1, 319, 320, 64}, {-5, 1000, 7, 129}},
+                            1e-5, [](const GpuProblem& p, CUstream st) { run_sm80(p, st); });
 }
 
 GPU_CASE("sm80 CUDA graph: replay while group offsets change") {
   testing::use_device();
-  testing::Stream s;
   ProblemSpec spec = spec_of(Layout::contiguous_offsets, {100, 20, 300, 0, 77}, 392, 264);
   spec.extra_rows = 50;
-  GpuProblem p(spec, s);
-  run_sm80(p, s);
-  s.sync();
-  TEST_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
-  run_sm80(p, s);
-  CUgraph graph;
-  TEST_CU(cuStreamEndCapture(s, &graph));
-  CUgraphExec exec;
-  TEST_CU(cuGraphInstantiateWithFlags(&exec, graph, 0));
   // Totals at most the allocated 547 rows; fewer leaves trailing rows that must stay untouched.
-  for (const auto& rows : std::vector<std::vector<int>>{
-           {100, 20, 300, 0, 77}, {0, 0, 0, 0, 547}, {1, 1, 1, 1, 1}, {547, 0, 0, 0, 0}, {129, 128, 127, 0, 130}}) {
-    p.set_rows(rows, s);
-    p.poison(s);
-    TEST_CU(cuGraphLaunch(exec, s));
-    p.run_reference(s, rt());
-    const testing::CheckResult r = p.check(s);
-    INFO(rows[0] << " " << rows[1] << " " << rows[2] << " " << rows[3] << " " << rows[4] << ": " << r.summary());
-    CHECK(r.ok(1e-5));
-  }
-  TEST_CU(cuGraphExecDestroy(exec));
-  TEST_CU(cuGraphDestroy(graph));
+  test::check_graph_replays(
+      rt(), spec,
+      {{100, 20, 300, 0, 77}, {0, 0, 0, 0, 547}, {1, 1, 1, 1, 1}, {547, 0, 0, 0, 0}, {129, 128, 127, 0, 130}}, 1e-5,
+      [](const GpuProblem& p, CUstream st) { run_sm80(p, st); });
 }
 
 GPU_CASE("sm80 4 host threads on 4 streams") {

@@ -202,60 +202,21 @@ GPU_CASE("sm90 fp8 every candidate config, every layout, on a mid-size shape") {
 
 GPU_CASE("sm90 fp8 CUDA graph: replay while masked_m changes") {
   REQUIRE_HOPPER();
-  testing::Stream s;
   ProblemSpec spec = fp8_spec(Layout::masked, {100, 20, 300, 0}, 392, 1040);
   spec.max_m = 320;
-  GpuProblem p(spec, s);
-  const GemmOptions o = fp8_options();
-  run_fp8(p, s, o);  // compile and load before capture
-  s.sync();
-  TEST_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
-  run_fp8(p, s, o);
-  CUgraph graph;
-  TEST_CU(cuStreamEndCapture(s, &graph));
-  CUgraphExec exec;
-  TEST_CU(cuGraphInstantiateWithFlags(&exec, graph, 0));
-  for (const auto& rows : std::vector<std::vector<int>>{
-           {100, 20, 300, 0}, {320, 0, 1, 17}, {0, 0, 0, 0}, {1, 319, 320, 64}, {-5, 1000, 7, 129}}) {
-    p.set_rows(rows, s);
-    p.poison(s);
-    TEST_CU(cuGraphLaunch(exec, s));
-    p.run_reference(s, rt());
-    const testing::CheckResult r = p.check(s);
-    INFO(rows[0] << " " << rows[1] << " " << rows[2] << " " << rows[3] << ": " << r.summary());
-    CHECK(r.ok(kTolerance));
-  }
-  TEST_CU(cuGraphExecDestroy(exec));
-  TEST_CU(cuGraphDestroy(graph));
+  test::check_graph_replays(rt(), spec,
+                            {{100, 20, 300, 0}, {320, 0, 1, 17}, {0, 0, 0, 0}, {1, 319, 320, 64}, {-5, 1000, 7, 129}},
+                            kTolerance, [](const GpuProblem& p, CUstream st) { run_fp8(p, st, fp8_options()); });
 }
 
 GPU_CASE("sm90 fp8 CUDA graph: replay while group offsets change") {
   REQUIRE_HOPPER();
-  testing::Stream s;
   ProblemSpec spec = fp8_spec(Layout::contiguous_offsets, {100, 20, 300, 0, 77}, 392, 400);
   spec.extra_rows = 50;
-  GpuProblem p(spec, s);
-  const GemmOptions o = fp8_options();
-  run_fp8(p, s, o);
-  s.sync();
-  TEST_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
-  run_fp8(p, s, o);
-  CUgraph graph;
-  TEST_CU(cuStreamEndCapture(s, &graph));
-  CUgraphExec exec;
-  TEST_CU(cuGraphInstantiateWithFlags(&exec, graph, 0));
-  for (const auto& rows : std::vector<std::vector<int>>{
-           {100, 20, 300, 0, 77}, {0, 0, 0, 0, 547}, {1, 1, 1, 1, 1}, {547, 0, 0, 0, 0}, {129, 128, 127, 0, 130}}) {
-    p.set_rows(rows, s);
-    p.poison(s);
-    TEST_CU(cuGraphLaunch(exec, s));
-    p.run_reference(s, rt());
-    const testing::CheckResult r = p.check(s);
-    INFO(rows[0] << " " << rows[1] << " " << rows[2] << " " << rows[3] << " " << rows[4] << ": " << r.summary());
-    CHECK(r.ok(kTolerance));
-  }
-  TEST_CU(cuGraphExecDestroy(exec));
-  TEST_CU(cuGraphDestroy(graph));
+  test::check_graph_replays(
+      rt(), spec,
+      {{100, 20, 300, 0, 77}, {0, 0, 0, 0, 547}, {1, 1, 1, 1, 1}, {547, 0, 0, 0, 0}, {129, 128, 127, 0, 130}}, kTolerance,
+      [](const GpuProblem& p, CUstream st) { run_fp8(p, st, fp8_options()); });
 }
 
 // Without the per-128-K promotion (GemmOptions::fp8_no_promotion: all of K accumulates inside the
