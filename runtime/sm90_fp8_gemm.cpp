@@ -83,7 +83,7 @@ const std::vector<Shape>& shapes() {
 
 TileConfig make_config(const Shape& s, int smem_optin) {
   return {s.block_m, s.block_n, max_stages(s.block_m, s.block_n, smem_optin), s.cluster,
-          swizzle_for(s.block_m, s.block_n)};
+          swizzle_for(s.block_m, s.block_n), overlap_fits(s.block_m, s.block_n) ? 1 : 0};
 }
 
 // ---- The performance model (estimate_cycles). Units: SM clock cycles at the ~1.75 GHz an H200
@@ -237,8 +237,8 @@ double consumer_stage(const TileConfig& c, double rows) {
 }  // namespace
 
 std::string to_string(const TileConfig& c) {
-  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},CLUSTER={},SWIZZLE_N={}", c.block_m, c.block_n, c.stages,
-                     c.cluster, c.swizzle_n);
+  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},CLUSTER={},SWIZZLE_N={},OVERLAP={}", c.block_m, c.block_n,
+                     c.stages, c.cluster, c.swizzle_n, c.overlap);
 }
 
 int smem_bytes(int block_m, int block_n, int stages) { return storage_bytes(block_m, block_n, stages); }
@@ -279,6 +279,8 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
     return "BLOCK_N too wide for BLOCK_M: the accumulators would not fit the consumers' registers";
   if (c.stages < 1 || c.stages > kMaxStages) return fmt::format("STAGES must be in [1, {}]", kMaxStages);
   if (c.cluster != 1 && c.cluster != 2) return "CLUSTER must be 1 or 2";
+  if (c.overlap != 0 && (c.overlap != 1 || !overlap_fits(c.block_m, c.block_n)))
+    return "OVERLAP must be 0, or 1 with BLOCK_M <= 128 and BLOCK_N <= 128 (three accumulators)";
   if (c.swizzle_n < 1 || c.swizzle_n > 64 || (c.cluster == 2 && c.swizzle_n % 2 != 0))
     return "SWIZZLE_N must be in [1, 64], and even with CLUSTER=2";
   if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
@@ -393,17 +395,23 @@ namespace {
 using sm90_fp8_gemm::TileConfig;
 
 // KernelConfig::v fields of this family.
-enum Field { kLayout, kBM, kBN, kStages, kCluster, kSwizzle, kNoPromotion };
+enum Field { kLayout, kBM, kBN, kStages, kCluster, kSwizzle, kNoPromotion, kOverlap };
 
 TileConfig tile_of(const KernelConfig& c) {
-  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kCluster], c.v[kSwizzle]};
+  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kCluster], c.v[kSwizzle], c.v[kOverlap]};
 }
 
 // Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, and a
-// new tile shape without STAGES gets the deepest pipeline that fits.
+// new tile shape without STAGES gets the deepest pipeline that fits (without OVERLAP, the
+// overlapped loop where it fits).
 TileConfig apply_forced(TileConfig t, const char* forced, const DeviceSpec& dev) {
-  bool stages_given = false;
+  bool stages_given = false, overlap_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {
+    if (name == "OVERLAP") {
+      if (value != 0 && value != 1) return false;
+      t.overlap = value, overlap_given = true;
+      return true;
+    }
     if (value < 1 || value > 4096) return false;
     if (name == "BLOCK_M") t.block_m = value;
     else if (name == "BLOCK_N") t.block_n = value;
@@ -414,6 +422,7 @@ TileConfig apply_forced(TileConfig t, const char* forced, const DeviceSpec& dev)
     return true;
   });
   if (!stages_given) t.stages = sm90_fp8_gemm::max_stages(t.block_m, t.block_n, dev.smem_per_block_optin);
+  if (!overlap_given) t.overlap = sm90_fp8_gemm::overlap_fits(t.block_m, t.block_n) ? 1 : 0;
   return t;
 }
 
@@ -453,6 +462,8 @@ class Sm90Fp8Family final : public KernelFamily {
     c.v[kBM] = t.block_m, c.v[kBN] = t.block_n, c.v[kStages] = t.stages;
     c.v[kCluster] = t.cluster, c.v[kSwizzle] = t.swizzle_n;
     c.v[kNoPromotion] = opts.fp8_no_promotion;
+    // The no-promotion test loop keeps one accumulator in the tensor core: no overlap there.
+    c.v[kOverlap] = opts.fp8_no_promotion ? 0 : t.overlap;
     return c;
   }
 
@@ -469,7 +480,8 @@ class Sm90Fp8Family final : public KernelFamily {
         .add("STAGES", c.v[kStages])
         .add("CLUSTER", c.v[kCluster])
         .add("SWIZZLE_N", c.v[kSwizzle])
-        .add("NO_PROMOTION", c.v[kNoPromotion] != 0);
+        .add("NO_PROMOTION", c.v[kNoPromotion] != 0)
+        .add("OVERLAP", c.v[kOverlap] != 0);
     return render_instantiation("jit/sm90/fp8_gemm.cuh", "jit::sm90::fp8_gemm_kernel",
                                 "const __grid_constant__ jit::sm90::Fp8GemmParams", args);
   }

@@ -12,16 +12,21 @@
 namespace jit::detail::sm90_fp8_gemm {
 
 // The template constants of one kernel besides the layout. The printable form is also the
-// forced-config syntax: "BLOCK_M=128,BLOCK_N=112,STAGES=6,CLUSTER=2,SWIZZLE_N=8".
+// forced-config syntax: "BLOCK_M=128,BLOCK_N=112,STAGES=6,CLUSTER=2,SWIZZLE_N=8,OVERLAP=1".
 struct TileConfig {
   int block_m = 0, block_n = 0;
   int stages = 0;
   int cluster = 1;     // 2: a 2-CTA cluster that multicasts shared A tiles
   int swizzle_n = 8;   // scheduler band width in N blocks (L2 reuse); even, for cluster pairs
+  int overlap = 0;     // 1: the next stage's wgmma run while a stage is promoted (overlap_fits)
   bool operator==(const TileConfig&) const = default;
 };
 
 std::string to_string(const TileConfig& c);
+
+// Whether the overlapped K loop fits a tile: one 64-row wave per consumer warpgroup and three
+// BLOCK_N / 2-register accumulators within the budget (BLOCK_N <= 128).
+constexpr bool overlap_fits(int block_m, int block_n) { return block_m <= 128 && block_n <= 128; }
 
 // The deepest pipeline that fits `smem_bytes` of shared memory (capped; 0 if none fits), and the
 // dynamic shared memory of a config (the kernel's own sizeof).

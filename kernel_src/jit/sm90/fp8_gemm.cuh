@@ -14,10 +14,14 @@
 //   4 x wgmma m64nBLOCK_Nk32 into a fresh fp32 accumulator, wait, release the slot (after the last
 //   wave), then CUDA cores fold it into the second accumulator: out += acc * sa[row] * sb[block].
 //   The two warpgroups alternate on the tensor cores, so each one's promotion hides behind the
-//   other's MMAs. A scales come from shared memory (TMA-loaded with the stage: that is what the
-//   M-major layout is for); the one or two B scales per stage are L1-cached loads issued one stage
-//   ahead (the first stage's come with the TileInfo). A 128-wide B scale block may straddle two N tiles when BLOCK_N does not divide 128 (112,
-//   144, 160, 192): columns before the boundary take the first block's scale, the rest the next.
+//   other's MMAs. With OVERLAP (one wave per warpgroup, BLOCK_N <= 128, the heuristics' default
+//   there; sm90/fp8_consume_overlapped.cuh) the next stage's wgmma are issued before a stage is
+//   drained, into a second wgmma accumulator, so the tensor cores also run while the warpgroup
+//   waits, releases and promotes. A scales come from shared memory (TMA-loaded with the stage:
+//   that is what the M-major layout is for); the one or two B scales per stage are L1-cached loads
+//   issued one stage ahead (the first stage's come with the TileInfo). A 128-wide B scale block may
+//   straddle two N tiles when BLOCK_N does not divide 128 (112, 144, 160, 192): columns before the
+//   boundary take the first block's scale, the rest the next.
 // - Multicast (CLUSTER = 2). Consecutive tiles of the scheduler's order go to the two CTAs of a
 //   cluster; when both are real tiles of the same m-block and expert, each CTA loads half of the A
 //   tile and multicasts it to both. The CTAs walk the same tile pairs in lockstep (a null step for
@@ -36,48 +40,13 @@
 #include <jit/ptx/wgmma.cuh>
 #include <jit/sm90/cluster_scheduler.cuh>
 #include <jit/sm90/epilogue.cuh>
+#include <jit/sm90/fp8_consume_overlapped.cuh>
+#include <jit/sm90/fp8_promote.cuh>
 #include <jit/sm90/params.cuh>
 #include <jit/sm90/pipeline.cuh>
 #include <jit/sm90/smem.cuh>
 
 namespace jit::sm90 {
-
-// Folds one wave's fresh wgmma accumulator into the fp32 output accumulator. c[0..1]: scales of
-// the fragment's first row (l/4) for the first and second B scale block, c[2..3]: row l/4 + 8.
-// 8-column blocks j < first_blocks belong to the first B scale block.
-template <int ACC, bool STRADDLE>
-__device__ __forceinline__ void promote(float* out, const float* acc, const float (&c)[4], int first_blocks) {
-#pragma unroll
-  for (int j = 0; j < ACC / 4; ++j) {
-    const bool first = !STRADDLE || j < first_blocks;
-    const float s0 = first ? c[0] : c[1], s1 = first ? c[2] : c[3];
-    out[4 * j + 0] += acc[4 * j + 0] * s0;
-    out[4 * j + 1] += acc[4 * j + 1] * s0;
-    out[4 * j + 2] += acc[4 * j + 2] * s1;
-    out[4 * j + 3] += acc[4 * j + 3] * s1;
-  }
-}
-
-// Where a tile's B scales are: the 128x128 block of its first column, and the next block when
-// the tile reaches into it (then `next` is its offset and the first `first_blocks` 8-column blocks
-// of the tile take the first block's scale).
-template <int BLOCK_N>
-struct BScaleBlocks {
-  const float* first;
-  int next;
-  int first_blocks;
-  __device__ __forceinline__ BScaleBlocks(const Fp8GemmParams& p, int group, int n0) {
-    constexpr bool kStraddle = kBlockK % BLOCK_N != 0;
-    const int boundary = (n0 / kBlockK + 1) * kBlockK;
-    const bool second = kStraddle && boundary < min(n0 + BLOCK_N, p.n);
-    first_blocks = second ? (boundary - n0) / 8 : BLOCK_N / 8;
-    first = p.sfb + static_cast<i64>(max(group, 0)) * p.sfb_batch + static_cast<i64>(n0 / kBlockK) * p.sfb_ld;
-    next = second ? static_cast<int>(p.sfb_ld) : 0;
-  }
-};
-
-template <int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER>
-using Fp8Sync = GemmSync<STAGES, CLUSTER, fp8_math_threads(BLOCK_M) / 32>;
 
 // The producer thread: runs the scheduler, hands each step to the consumers, and loads its
 // K blocks (A, its scales and B) into the pipeline.
@@ -252,7 +221,7 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Fp8SharedSto
   if (tid == 0) ptx::bulk_wait_group<0>();  // the smem tile must outlive the last stores
 }
 
-template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, bool NO_PROMOTION>
+template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, bool NO_PROMOTION, bool OVERLAP>
 __global__ void __launch_bounds__(fp8_threads(BLOCK_M), 1) fp8_gemm_kernel(const __grid_constant__ Fp8GemmParams p) {
   using Storage = Fp8SharedStorage<BLOCK_M, BLOCK_N, STAGES>;
   constexpr int kMathThreads = fp8_math_threads(BLOCK_M);
@@ -262,6 +231,8 @@ __global__ void __launch_bounds__(fp8_threads(BLOCK_M), 1) fp8_gemm_kernel(const
   static_assert(L != Layout::contiguous_indices || BLOCK_M <= kContiguousAlignment,
                 "an m_indices tile must not span two experts");
   static_assert(sfa_box_rows(L, BLOCK_M) <= 256, "TMA boxes stop at 256 rows");
+  static_assert(!OVERLAP || (BLOCK_M <= 128 && BLOCK_N <= 128 && !NO_PROMOTION),
+                "OVERLAP: one 64-row wave per warpgroup, BLOCK_N <= 128, with promotion");
   static_assert(kFp8ProducerRegs * 128 + kFp8ConsumerRegs * kMathThreads <= 65536, "register file");
 
   extern __shared__ __align__(1024) unsigned char smem_raw[];
@@ -280,7 +251,10 @@ __global__ void __launch_bounds__(fp8_threads(BLOCK_M), 1) fp8_gemm_kernel(const
         sync.init();
       },
       [&] { fp8_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N>(p, ss, sync, rank, num_kb); },
-      [&] { fp8_consume<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, NO_PROMOTION>(p, ss, sync, num_kb); });
+      [&] {
+        if constexpr (OVERLAP) fp8_consume_overlapped<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER>(p, ss, sync, num_kb);
+        else fp8_consume<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, NO_PROMOTION>(p, ss, sync, num_kb);
+      });
 }
 
 }  // namespace jit::sm90
