@@ -2,19 +2,32 @@
 // kernel_src/jit/sm90/bf16_gemm.cuh -- bf16/fp16 operands, bf16/fp16/fp32 D, optional C, every
 // layout, on sm_90a. Registered before sm80, which then serves 16-bit inputs only before Hopper.
 //
-// NOTES on the heuristics: every candidate is scored by an estimate of its run time in SM clock
-// cycles; the smallest wins (ties: the earlier candidate). The model (estimate_cycles) is the FP8
-// family's without the promotion:
-// - A CTA runs ceil(tiles / grid) tiles, each num_kb 64-wide K stages plus an epilogue. Waves are
-//   whole: a last partial wave costs a full one (what steers BLOCK_M/BLOCK_N to tile counts that
-//   fill the SMs, e.g. BLOCK_N = 192 for N = 2112 = 11 x 192).
-// - A stage takes the longest of: the tensor cores (per 64-row wave, 4 x m64nNk16 at 2048 FMA per
-//   clock, or the shared-memory reads of A and B at 128 B/clock if slower: 128 x 256 tiles read
-//   less smem per FMA than 256 x 128 ones); the stage's bytes at what one SM's TMA pulls from L2;
-//   the load latency spread over the stages in flight.
-// - The kernel takes at least the CTA's path, all L2 -> SM traffic at the L2's bandwidth (what big
-//   tiles cut), and the unique HBM traffic (A, B, D and C once): the bound of the M <= 128 and
-//   decode shapes, where the faster path (more, smaller tiles) still breaks the tie.
+// NOTES on the heuristics: every candidate tile is scored by an estimate of its run time in SM
+// clock cycles (estimate_cycles); the smallest wins (ties: the earlier candidate). The model and its
+// constants were fitted to bench/sweeps_sm90_bf16_h200.txt (the 30 PEERS.md shapes of the
+// deepgemm-dense, moe-contiguous and moe-masked suites under every candidate tile, H200, bf16 in and
+// out): it predicts those 606 run times with an RMS error of 9.0% and picks, for every shape, a tile
+// within 5% of the fastest measured but for one masked shape whose best depends on the draw of
+// expert sizes (tests/cpu/test_sm90_bf16_compile.cpp holds it to that). Its terms, each explained
+// where its constant is defined below:
+// - Waves. A CTA of the persistent grid runs its tiles one after the other: per tile num_kb 64-deep
+//   K stages and an epilogue. Waves are whole, but a partly filled last wave runs with fewer CTAs
+//   pulling on L2 and DRAM, so its stages are cheaper. With masked or offsets experts the tile count
+//   is device data: the host knows the total of the rows (expected_m x G), not its split, and plans
+//   for the distribution of the m-block count that this leaves.
+// - A stage takes the longest of: the consumers' MMAs (one warpgroup: a fixed per-stage round trip
+//   that narrow tiles cannot hide); the stage's bytes at what one SM's TMA and its share of the L2
+//   deliver; the load latency over the stages in flight, longer the more of B is first touched in
+//   DRAM and the more CTAs stream; plus a little queueing per active CTA.
+// - The kernel takes a fixed launch/prologue/tail cost plus a soft maximum of the CTA path and the
+//   DRAM traffic: the unique operands (A again for every band of N blocks when it does not stay in
+//   L2), lines that several concurrently running CTAs miss on at once costing part of a transfer
+//   each, the zeros TMA writes for rows past M, and D; the last wave's D drains at the DRAM's rate.
+// What it steers: BLOCK_M = 64 with deep pipelines and few CTAs at M <= 128 (latency and DRAM);
+// BLOCK_M = 128 over 64 x BLOCK_N where B is streamed once per m-block (M = 128); at large M, the
+// widest tile whose waves come out whole (128 x 176 for N = 2112, 128 x 256 elsewhere); neither
+// BLOCK_M = 256 where M does not fill it (its zero-filled rows cost DRAM time) nor three-stage
+// tiles where DRAM latency shows.
 #include "runtime/sm90_bf16_gemm.hpp"
 
 #include <fmt/format.h>
@@ -60,10 +73,17 @@ static_assert(storage_matches<64, 48, 13, DType::fp16>());
 static_assert(storage_matches<256, 112, 4, DType::fp32>());
 static_assert(storage_matches<128, 80, 5, DType::bf16>());
 
-// Tile shapes the heuristics consider. Accumulators take BLOCK_N / 2 registers per 64-row wave and
-// thread, at most 128 of the consumers' 232: BLOCK_N up to 256 with one wave per warpgroup
-// (BLOCK_M 64, 128), up to 128 with two (BLOCK_M 256). BLOCK_M = 128 stops at BLOCK_N = 64 below:
-// narrower tiles there lose to BLOCK_M = 64 ones (twice the CTAs, the same A traffic per FMA).
+// Tile shapes the heuristics consider: those the model was calibrated on (every one measured on
+// every sweep shape; BLOCK_N widths in between were not, and the model would interpolate its
+// per-tile epilogue and per-stage costs). Accumulators take BLOCK_N / 2 registers per 64-row wave
+// and thread, at most 128 of the consumers' 232: BLOCK_N up to 256 with one wave per warpgroup
+// (BLOCK_M 64, 128), up to 128 with two (BLOCK_M 256).
+//  - BLOCK_M = 64, BLOCK_N 16 .. 256: M <= 128, where B streams from DRAM once and more CTAs, each
+//    with a deep pipeline (13-16 stages up to BLOCK_N = 64), hide its latency;
+//  - BLOCK_M = 128: M = 128 (one m-block: no two CTAs miss on the same B lines), and the large
+//    shapes, BLOCK_N 176 for N = 2112 = 12 x 176, 160/192/208 where their waves come out whole;
+//  - BLOCK_M = 256, BLOCK_N <= 128: measured, rarely ahead (4096 x 32768 x 512: 256 x 96 ties
+//    128 x 192), so kept for large-M shapes whose tile counts suit them.
 struct Shape {
   int block_m, block_n;
 };
@@ -71,23 +91,165 @@ struct Shape {
 const std::vector<Shape>& shapes() {
   static const std::vector<Shape> all = [] {
     std::vector<Shape> v;
-    for (int bn = 16; bn <= 256; bn += 16) v.push_back({64, bn});
-    for (int bn = 64; bn <= 256; bn += 16) v.push_back({128, bn});
-    for (int bn = 64; bn <= 128; bn += 16) v.push_back({256, bn});
+    for (int bn : {16, 32, 48, 64, 96, 128, 192, 256}) v.push_back({64, bn});
+    for (int bn : {64, 96, 128, 160, 176, 192, 208, 224, 256}) v.push_back({128, bn});
+    for (int bn : {64, 96, 112, 128}) v.push_back({256, bn});
     return v;
   }();
   return all;
 }
 
-// Machine constants of the model (H100/H200 SXM, per SM and SM clock); the FP8 family's, with the
-// 16-bit tensor-core rate.
-constexpr double kMmaFmaPerClock = 2048;   // bf16 wgmma: 989 TFLOP/s / 132 SMs / 1.83 GHz / 2
-constexpr double kSmemBytesPerClock = 128;
-constexpr double kL2BytesPerClock = 4000;  // the whole L2 (~7.3 TB/s)
-constexpr double kSmL2BytesPerClock = 64;  // what one SM's TMA pulls at most
-constexpr double kHbmBytesPerClock = 2000; // ~3.7 TB/s, between the H100 and the H200
-constexpr double kLatency = 1200;          // a TMA load's round trip, clocks
-constexpr double kCtaStart = 2000;         // barrier init, descriptor fetch, first loads
+// ---- The performance model (estimate_cycles). Units: SM clock cycles (the sweep's times at
+// 1755 cycles/us). Every constant below was fitted to bench/sweeps_sm90_bf16_h200.txt (least
+// squares on the log of the 606 run times); what each was pinned by is said with it.
+
+// The consumers per stage (4 x wgmma m64nNk16 per 64-row wave):
+//  - the tensor cores: 2048 bf16 FMA per clock per SM (989 TFLOP/s / 132 SMs / 1.83 GHz / 2), at
+//    1.04x that (large-M 128 x N tiles run at 0.85-0.9 of peak with their epilogues);
+constexpr double kMmaCyclesPerFma = 1.04 / 2048;
+//  - one warpgroup (BLOCK_M = 64) waits for its stage, issues, commits and releases the previous
+//    stage in a serial round trip of ~240 clocks, which MMAs narrower than 64 x 128 cannot cover:
+//    64 x 16 .. 64 x 64 all measure ~240-280 clocks a stage;
+constexpr double kOneWgStage = 240;
+//  - two 64-row waves per warpgroup (BLOCK_M = 256) issue 1.09x slower per FMA than one (B is read
+//    from shared memory once per wave): 256 x 128 trails 128 x 256 by ~8% at large M.
+constexpr double kTwoWaveMma = 1.09;
+
+// Bytes into the SM per stage ((BLOCK_M + BLOCK_N) rows of 128 bytes, zero-filled rows past M
+// included): one SM's TMA pulls at most kSmFeed bytes a clock, and the L2 delivers kL2Feed in all,
+// shared by the CTAs running (64 x 256 at large M, the most bytes per FMA, pins the latter).
+constexpr double kSmFeed = 71, kL2Feed = 7850;
+
+// A stage's load latency, hidden by the stages the producer can have in flight (STAGES - 1: the
+// consumers hold one while its wgmma group is outstanding). It grows with the share of B's bytes
+// first touched in DRAM (1 at M <= BLOCK_M: no other m-block reads the panel) times the CTAs
+// streaming (queueing): 64 x 64 on 33 CTAs beats 64 x 32 on 66 at 64 x 2112 x 7168, and three
+// stages (128 x 224, 128 x 256) fall behind four at M = 128.
+constexpr double kLatency = 1950, kLatencyFirstTouch = 870;
+// Per stage and CTA, ~7 clocks at a full grid of queueing (barrier and TMA round trips through the
+// L2 that the other SMs load): what tips near-ties towards fewer, wider tiles.
+constexpr double kQueueing = 7;
+
+// Per tile: the epilogue (wait for the MMAs, stmatrix into the smem tile, TMA store) at kEpilogue
+// clocks plus the output bytes at kEpilogueBytesPerClock; a 16-bit D tile whose rows are not a
+// multiple of 64 bytes (BLOCK_N an odd multiple of 16: 48, 176, 208 ...) is staged with a 32-byte
+// swizzle, whose bank conflicts nearly double the per-byte cost (128 x 176 and 128 x 208 measure
+// ~2000 clocks more per tile than 128 x 192 at K = 512).
+constexpr double kEpilogue = 475, kEpilogueBytesPerClock = 47, kSwizzle32Penalty = 0.9;
+
+// Per kernel: launch, prologue and tail as the bench times them (~6 us; the M = 64 shapes pin it);
+// the DRAM rate of the traffic (128-byte rows strided by K: ~3.7 TB/s); the part of a transfer that
+// each further CTA missing on a line at the same time costs (64 x 128, whose B panels two m-blocks
+// miss on together, trails 128 x 64 by 15% at M = 128; 32 experts' B read by ~2 m-blocks each);
+// the soft maximum of the CTA path and the DRAM time (they overlap imperfectly); and the rate the
+// last wave's D drains at relative to kHbmBytesPerClock (nothing left to overlap it: 128 x 256 in
+// one wave trails 128 x 128 in two by 8% at 128 x 32768 x 512; writes drain ~1.4x faster than
+// the strided reads stream).
+constexpr double kKernelFixed = 10800, kHbmBytesPerClock = 2110, kSharedMiss = 0.24, kOverlapNorm = 4.4,
+                 kDrainRate = 1 / 0.7;
+
+// A stays in the L2 (50 MB) across the bands of N blocks when it takes less than this; else each
+// band reads it from DRAM again.
+constexpr double kL2ForA = 40e6;
+
+// Masked and offsets experts: rows spread uniformly over +-30% around the mean (the MoE suites'
+// draw), the total (expected_m x G) known.
+constexpr double kRowSpread = 0.3;
+
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+// Mean and variance of ceil(r / bm) for r uniform in [rows (1 - s), rows (1 + s)]: the m-blocks of
+// one expert, the last one partial.
+void expert_blocks(double rows, int bm, double s, double* mean, double* var) {
+  const double lo = rows * (1 - s), hi = rows * (1 + s);
+  if (hi - lo < 1) {
+    *mean = std::ceil(rows / bm), *var = 0;
+    return;
+  }
+  // Integrals from 0 to x of ceil(t / bm) and of its square.
+  auto m1 = [bm](double x) {
+    const double q = std::floor(x / bm);
+    return bm * q * (q + 1) / 2 + (x - q * bm) * (q + 1);
+  };
+  auto m2 = [bm](double x) {
+    const double q = std::floor(x / bm);
+    return bm * q * (q + 1) * (2 * q + 1) / 6 + (x - q * bm) * (q + 1) * (q + 1);
+  };
+  *mean = (m1(hi) - m1(lo)) / (hi - lo);
+  *var = std::max(0.0, (m2(hi) - m2(lo)) / (hi - lo) - *mean * *mean);
+}
+
+// The m-blocks the scheduler walks (over all groups): a few outcomes with their probabilities, or
+// (var > 0) a normal distribution of that mean and variance.
+struct BlockPlan {
+  static constexpr int kMaxOutcomes = 24;
+  int count = 0;
+  double prob[kMaxOutcomes] = {}, blocks[kMaxOutcomes] = {};
+  double mean = 0, var = 0;
+};
+
+BlockPlan plan_blocks(const ProblemDesc& p, int bm, double rows, double groups) {
+  BlockPlan b;
+  const auto one = [&b](double blocks) {
+    b.count = 1, b.prob[0] = 1, b.blocks[0] = b.mean = blocks;
+    return b;
+  };
+  if (p.layout == Layout::dense || p.layout == Layout::contiguous_indices) {
+    double blocks = std::ceil(double(p.m) / bm);
+    // m_indices experts are padded to 128 rows; a 64-row block of pure padding is skipped, which
+    // happens at the end of about every other expert.
+    if (p.layout == Layout::contiguous_indices && bm < kContiguousAlignment)
+      blocks = std::max(1.0, blocks - groups / 2);
+    return one(blocks);
+  }
+  // Masked (expected_m per expert) and offsets (m in all): the total T = rows x G is known, how the
+  // experts split it is not. Each expert's last block is partial: blocks = sum of ceil(r_i / bm)
+  // = T / bm + sum of (1 - frac(r_i / bm)). Where the experts' spread is at least a block, those
+  // fractions are uniform, and their sum is frac(T / bm) + j for some j in [0, G): the block count
+  // is floor(T / bm) + G - j, with j weighted by the (normal approximation of the) Irwin-Hall
+  // density of G uniforms at frac(T / bm) + j. (Drawing each expert's size independently instead
+  // would count the uncertainty of T, which the host knows, and spread the count much wider.)
+  const int g = static_cast<int>(groups);
+  if (g <= 1) return one(std::ceil(rows / bm));
+  if (2 * kRowSpread * rows >= bm) {
+    const double t = rows * groups / bm, fl = std::floor(t + 1e-9), frac = t - fl, sd = std::sqrt(groups / 12);
+    if (10 * sd + 1 <= BlockPlan::kMaxOutcomes) {
+      double sum = 0;
+      for (int j = 0; j < g; ++j) {
+        const double z = (frac + j - groups / 2) / sd;
+        if (std::abs(z) >= 5) continue;
+        b.prob[b.count] = std::exp(-z * z / 2), b.blocks[b.count] = fl + g - j;
+        sum += b.prob[b.count++];
+      }
+      for (int i = 0; i < b.count; ++i) b.prob[i] /= sum, b.mean += b.prob[i] * b.blocks[i];
+      return b;
+    }
+    // Many experts: the same, as a normal distribution (variance of G uniforms).
+    b.mean = fl + frac + groups / 2, b.var = groups / 12;
+    return b;
+  }
+  // Experts whose sizes spread over less than a block: few of them end in a different block than
+  // the mean's; draw them independently (the FP8 family's plan).
+  double mean = 0, var = 0;
+  expert_blocks(rows, bm, kRowSpread, &mean, &var);
+  b.mean = groups * mean, b.var = groups * var;
+  if (b.var <= 0) return one(b.mean);
+  return b;
+}
+
+// Expected waves (tiles per CTA) when the tile count is normal with this mean and variance
+// (tiles^2): E[W] = sum over k >= 0 of P(W > k), W > k <=> m-blocks >= floor(k grid / nb) + 1.
+double expected_waves(double tiles, double variance, double grid, double nb) {
+  const double sd = std::sqrt(variance) / nb, mean = tiles / nb;  // in m-blocks
+  const double lo = std::max(0.0, std::floor((mean - 8 * sd) * nb / grid));
+  double e = lo;
+  for (double k = lo;; ++k) {
+    const double above = 1 - normal_cdf((std::floor(k * grid / nb) + 0.5 - mean) / sd);
+    if (above < 1e-6 && k * grid / nb > mean) break;
+    e += above;
+  }
+  return std::max(1.0, e);
+}
 
 CUtensorMapDataType tma_type(DType t) {
   return t == DType::fp16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
@@ -145,31 +307,76 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
 }
 
 double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
-  const double tiles = std::max(1.0, sm90_common::planned_tiles(p, c.block_m, c.block_n));
-  const double grid = std::max(1.0, std::min<double>(grid_size(c, p, dev), tiles));
-  const double per_cta = std::ceil(tiles / grid);
-  const double num_kb = std::ceil(double(p.k) / sm90::kBlockK16);
+  const double sms = std::max(1, dev.num_sms);
+  const double bm = c.block_m, bn = c.block_n, k = double(std::max<std::int64_t>(1, p.k));
+  const double nb = std::ceil(double(p.n) / bn), num_kb = std::ceil(k / sm90::kBlockK16);
   double rows = 1, groups = 1;
   sm90_common::planned_rows(p, &rows, &groups);
+  const BlockPlan plan = plan_blocks(p, c.block_m, rows, groups);
+  const double tiles = std::max(1.0, plan.mean * nb);
+  const double grid = std::max(1.0, std::min<double>(grid_size(c, p, dev), std::ceil(tiles)));
 
-  const double waves = std::max(1.0, std::ceil(std::min<double>(c.block_m, rows) / 64));  // rows computed
-  const double n = c.block_n;
-  const double mma_wave = 4 * std::max(n * 64 * 16 / kMmaFmaPerClock, (64 * 16 * 2 + n * 16 * 2) / kSmemBytesPerClock);
-  // Per stage, ~40 clocks of barrier wait and wgmma issue that one consumer warpgroup cannot hide
-  // (it keeps only one stage in flight); with two, the other warpgroup's MMAs cover most of it.
-  const double compute = waves * mma_wave + (c.block_m == 64 ? 40 : 10);
-  const double stage_bytes = double(c.block_m + c.block_n) * sm90::kStageRowBytes;
-  const double stage = std::max({compute, stage_bytes / kSmL2BytesPerClock, kLatency / (c.stages - 1)});
-  const double out_bytes = dtype_size(p.d), c_bytes = p.has_c ? dtype_size(p.c) : 0;
-  const double epilogue = 300 + c.block_m * n * (out_bytes + c_bytes) / 64.0;
-  const double path = kCtaStart + per_cta * (num_kb * stage + epilogue);
+  // The consumers per stage. Waves of 64 rows without rows skip their MMAs (warpgroup w owns rows
+  // [w BLOCK_M / 2, (w + 1) BLOCK_M / 2)), and the two warpgroups share the tensor cores.
+  const double mma_wave = 64 * bn * sm90::kBlockK16 * kMmaCyclesPerFma;
+  double consumers = std::max(kOneWgStage, mma_wave);
+  if (c.block_m > 64) {
+    const int half = c.block_m / 2, r = static_cast<int>(std::min(bm, std::max(1.0, rows)));
+    const int w0 = std::min(half / 64, (std::min(r, half) + 63) / 64);
+    const int w1 = std::min(half / 64, (std::max(0, r - half) + 63) / 64);
+    consumers = (w0 + w1) * mma_wave * (half > 64 ? kTwoWaveMma : 1.0);
+  }
 
-  const double l2 = tiles * num_kb * stage_bytes / kL2BytesPerClock;
+  // Traffic. Rows past M in the last m-block (dense) are zero-filled by TMA: loaded all the same,
+  // and their zeros cost DRAM-like time. A comes from DRAM once (again per band of SWIZZLE_N n-blocks
+  // if it does not stay in L2), B once; sA, sB: the tiles that load each of those bytes, of which
+  // the ones running at once (a band's n-blocks for A, all CTAs for B) miss on it together.
+  double oob = 0;
+  if (p.layout == Layout::dense) {
+    const double mb = std::ceil(double(p.m) / bm);
+    oob = (mb * bm - double(p.m)) / mb;
+  }
+  const double row_bytes = sm90::kStageRowBytes, elem = dtype_size(p.a);
+  const double stage_bytes = (bm + bn) * row_bytes;
   const double valid_rows = rows * groups;
-  const double hbm_bytes =
-      (groups * p.n * double(p.k) + valid_rows * p.k) * 2 + valid_rows * p.n * (out_bytes + c_bytes);
-  const double hbm = hbm_bytes / kHbmBytesPerClock;
-  return std::max({path, l2, hbm}) + 0.05 * path;
+  const double a_loaded = tiles * num_kb * (bm - oob) * row_bytes, b_loaded = tiles * num_kb * bn * row_bytes;
+  const double a_unique = valid_rows * k * elem, b_unique = groups * double(p.n) * k * elem;
+  const double band = std::min<double>(std::max(1, c.swizzle_n), nb);
+  const double a_reads = a_unique > kL2ForA ? nb / band : 1;
+  const double a_dram = std::min(a_loaded, a_unique * a_reads), b_dram = std::min(b_loaded, b_unique);
+  const double s_a = std::max(1.0, a_loaded / (a_unique * a_reads)), s_b = std::max(1.0, b_loaded / b_unique);
+  const double out_bytes = dtype_size(p.d) + (p.has_c ? dtype_size(p.c) : 0);
+  const double dram = (a_dram * (1 + kSharedMiss * (std::min(s_a, band) - 1)) +
+                       b_dram * (1 + kSharedMiss * (std::min(s_b, grid) - 1)) + tiles * num_kb * oob * row_bytes +
+                       valid_rows * double(p.n) * out_bytes) /
+                      kHbmBytesPerClock;
+
+  // A stage with `active` CTAs running; a tile; the last wave's output draining to DRAM.
+  const double first_touch = 1 / s_b;
+  const auto stage = [&](double active) {
+    const double load = active / sms;
+    const double feed = stage_bytes / std::min(kSmFeed, kL2Feed / active);
+    const double latency = (kLatency + first_touch * kLatencyFirstTouch * load) / std::max(1, c.stages - 1);
+    return std::max({consumers, feed, latency}) + kQueueing * load;
+  };
+  const bool swizzle32 = p.d != DType::fp32 && c.block_n % 32 != 0;
+  const double epilogue = kEpilogue + bm * bn * out_bytes * (1 + (swizzle32 ? kSwizzle32Penalty : 0)) /
+                                          kEpilogueBytesPerClock;
+  const auto tile = [&](double active) { return num_kb * stage(active) + epilogue; };
+  const auto drain = [&](double active) {
+    return std::max(0.0, active * bm * bn * out_bytes / (kHbmBytesPerClock * kDrainRate) - epilogue);
+  };
+  double path = 0;
+  if (plan.var > 0) {
+    path = expected_waves(tiles, plan.var * nb * nb, grid, nb) * tile(grid) + drain(grid);
+  } else {
+    for (int i = 0; i < plan.count; ++i) {
+      const double t = std::max(1.0, plan.blocks[i] * nb);
+      const double full = std::max(0.0, std::ceil(t / grid - 1e-9) - 1), last = std::max(1.0, t - full * grid);
+      path += plan.prob[i] * (full * tile(grid) + tile(last) + drain(last));
+    }
+  }
+  return kKernelFixed + std::pow(std::pow(path, kOverlapNorm) + std::pow(dram, kOverlapNorm), 1 / kOverlapNorm);
 }
 
 int grid_size(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
