@@ -47,13 +47,14 @@ static_assert(storage_bytes(64, 112, 9) == sizeof(sm90::Fp8SharedStorage<64, 112
 static_assert(storage_bytes(256, 96, 3) == sizeof(sm90::Fp8SharedStorage<256, 96, 3>));
 static_assert(storage_bytes(128, 144, 6) == sizeof(sm90::Fp8SharedStorage<128, 144, 6>));
 
-// Tile shapes the heuristics consider. BLOCK_N: every multiple of 16 from 32 to 128, and the wider
-// ones whose tiles span at most two B scale blocks (144, 160, 192); 192 is the widest whose two
+// Tile shapes the heuristics consider. BLOCK_N: every multiple of 16 up to 128, and the wider ones
+// whose tiles span at most two B scale blocks (144, 160, 192); 192 is the widest whose two
 // accumulators (wgmma + promoted, 2 x BLOCK_N / 2 registers) fit the 232-register budget. With
 // BLOCK_M = 256 each consumer warpgroup has two 64-row waves, so BLOCK_N stops at 128. BLOCK_N = 16
-// (which the kernel takes, forced) is left out: it lies below the narrowest width the model was
-// calibrated on (32), and the model would be extrapolating its per-stage fixed cost.
-constexpr int kBlockNs[] = {32, 48, 64, 80, 96, 112, 128, 144, 160, 192};
+// is in since the overlapped K loop: a 64x16 stage costs ~230 cycles instead of ~400, which makes
+// it the fastest tile where N / 16 just fills the SMs (64x2112x7168: 132 tiles, 136 TFLOP/s against
+// 134 for 64x32), and the sweep the model is calibrated on measures it on every shape.
+constexpr int kBlockNs[] = {16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 192};
 
 struct Shape {
   int block_m, block_n, cluster;
@@ -87,53 +88,93 @@ TileConfig make_config(const Shape& s, int smem_optin) {
 }
 
 // ---- The performance model (estimate_cycles). Units: SM clock cycles at the ~1.75 GHz an H200
-// sustains under FP8 load. Every constant below was fitted to bench/sweeps_sm90_fp8_h200.txt (30
-// PEERS.md shapes x 12 CLUSTER=1 tiles, H200): the model predicts those 342 run times with an RMS
-// error of 7.4% (88% within 10%; 4.4% over the tiles within 20% of each shape's best; the worst
-// are tiles taller than M, which it never picks, up to 30% optimistic).
+// sustains under FP8 load. Every constant below was fitted to bench/sweeps_sm90_fp8_overlap_h200.txt
+// (30 PEERS.md shapes x 20 CLUSTER=1 tiles, H200; the 16 tiles up to 128x128 with the overlapped K
+// loop, the others with the plain one): the model predicts those 582 run times with an RMS error of
+// 8.4% (85% within 10%; 6.4% over the tiles within 20% of each shape's best), and the 90 OVERLAP=0
+// reference runs of the same file with 4.1%. The worst are tiles it never picks: 256xN on M <= 128
+// (up to 46% optimistic) and 64-row tiles on moe-contiguous 32x256 4096x7168 (up to 39%, see
+// kBRefetch).
 
 // Experts' row counts vary around expected_m: routing imbalance, uniform over +-30% (the spread
 // the MoE suites draw). Only for G > 1: a single expert has no imbalance to spread over.
 constexpr double kRowSpread = 0.3;
 
-// The consumers' work per pipeline stage (one 128-deep K block).
+// The consumers' work per pipeline stage (one 128-deep K block) -- the wgmma rate first: 4096 e4m3
+// FMA per cycle, at the lower clock a fully busy SM runs (power), or the wgmma's shared-memory
+// operand reads (A 2 KB + B BLOCK_N x 32 bytes per m64k32, 128 B/cycle) where those take longer.
+constexpr double kMmaCyclesPerFma = 1.12 / 4096;
+// The plain K loop (OVERLAP=0: BLOCK_N > 128 or BLOCK_M = 256, and the forced/no-promotion
+// variants):
 //  - One warpgroup (BLOCK_M = 64) runs a serial chain: wait for the stage, 4 x wgmma, drain, release,
 //    promote (N/2 FFMA per thread). The fixed part (barrier, issue and drain latencies) dominates
 //    narrow tiles: 64x32 measures ~405 cycles a stage for 64 cycles of MMA.
-constexpr double kOneWgStage = 240;
+constexpr double kOneWgStage = 256;
 //  - Two warpgroups run in step on the same stage, sharing the tensor cores, then promote together
-//    (N FFMA issue cycles per SM sub-partition); little fixed cost shows.
-constexpr double kTwoWgStage = 60;
-//  - The wgmma rate: 4096 e4m3 FMA per cycle, at the lower clock a fully busy SM runs (power).
-constexpr double kMmaCyclesPerFma = 1.12 / 4096;
+//    (N FFMA issue cycles per SM sub-partition). Each 64-row wave's chain (wgmma issue, drain,
+//    promotion) has a floor of ~490 cycles that the other warpgroup's MMAs cannot hide when they are
+//    short: 256x64 measures ~1000 cycles a stage (two waves) for 573 of MMA, 256x128 ~1470 for 1147.
+constexpr double kTwoWgStage = 73, kWaveFloor = 487;
 //  - A tile whose columns straddle two 128-wide B scale blocks (BLOCK_N 48, 80, 96, 112, 144, 160,
-//    192) promotes with two scales and pays per promotion: measured 128x96 costs as much as
-//    128x128 a stage, 128x160 1.35x and 128x192 1.6x.
-constexpr double kStraddleOneWg = 80, kStraddleTwoWg = 160, kStraddleTwoWgPerColumn = 0.18;
+//    192) promotes with two scales and pays per promotion: measured 128x160 costs ~1100 cycles a
+//    stage, 128x192 ~1350, 64x192 ~900.
+constexpr double kStraddleOneWg = 138, kStraddleTwoWg = 6, kStraddleTwoWgPerColumn = 1.44;
+// The overlapped K loop (OVERLAP=1, sm90/fp8_consume_overlapped.cuh): each warpgroup keeps the next
+// stage's wgmma in flight while it waits for the older one, releases its slot and promotes it, so
+// that chain (barrier wait, issue, release, promotion) runs beside the tensor cores instead of after
+// them. A stage takes a soft maximum (kOverlapNorm) of the MMAs of all active waves and one
+// warpgroup's chain: ~190 cycles with one warpgroup, ~290 with two (they share the SM's issue slots
+// and the promotion is 2 x N FFMA per sub-partition), plus the straddle's second scale. Measured:
+// 64x16 ~230 cycles a stage, 64x32 ~250 (405 plain), 64x64 ~280 (470), 128x64 ~420 at small grids,
+// 128x128 ~650 (~800 plain) for 573 of MMA.
+constexpr double kOverlapOneWg = 189, kOverlapTwoWg = 286, kOverlapNorm = 1.4;
+constexpr double kOverlapStraddle = 13, kOverlapStraddleOneWgPerColumn = 1.06,
+                 kOverlapStraddleTwoWgPerColumn = 1.83;
+// With few busy SMs the GPU runs a higher clock (the H200 boosts up to 1.98 GHz, 13% above the loaded
+// clock): the consumers' cycles shrink by up to kClockBoost as the grid empties (64x2112x7168 on 17
+// to 33 CTAs runs the consumer-bound stages ~5-8% faster than the 4096-row shapes on 132).
+constexpr double kClockBoost = 0.075;
 
 // Bytes into the SM per stage (A rows, out-of-bounds ones included: TMA writes their zeros to
 // shared memory all the same; B rows; A scales) come through L2: one SM's TMA pulls at most
-// kSmFeed bytes a cycle, and the L2 delivers kL2FeedPerSm per SM (5500 B/cycle, ~9.6 TB/s, on 132
-// SMs: the measured large-M rate, which is what limits 64x128, 128x64, 128x128 and 256x64 there).
-// A grid of fewer CTAs gets more each (4096x2112: 128x128 on 109 SMs runs 9% faster a stage than
-// on 128).
-constexpr double kSmFeed = 60, kL2FeedPerSm = 5500.0 / 132;
+// kSmFeed bytes a cycle, and the L2 delivers kL2FeedPerSm per SM (7600 B/cycle, ~13 TB/s, on 132
+// SMs: the large-M rate of the overlapped tiles -- 64x64 moves 16.6 KB in ~285 cycles a stage,
+// 128x64 25 KB in ~480). A grid of fewer CTAs gets more each.
+constexpr double kSmFeed = 80, kL2FeedPerSm = 57.5;
 
 // A stage's load latency, hidden by the stages in flight: an L2 hit, plus for first-touch data an
-// HBM miss whose queueing grows with the CTAs streaming at once. The first tile of every CTA is all
-// first-touch (they start together, so sharers wait on the same misses); later tiles miss at the
-// kernel's unique/loaded byte ratio. This is what makes deep pipelines win at small M: 64x64 (13
-// stages) beats 128x64 (8) on 64x7168x16384 by 1.55x, stages x stage time staying ~7000 cycles.
-constexpr double kLatencyHit = 1300, kLatencyMiss = 3600;
+// HBM miss whose queueing grows with the CTAs streaming at once. A stage waits for its slowest load,
+// so the first-touch share is the largest of: the kernel's unique/loaded byte ratio; the first tile
+// of every CTA (they start together, so sharers wait on the same misses); and the stages whose B
+// tile this window of CTAs is the first to read -- the window covers grid / SWIZZLE_N m-blocks, an
+// expert has tiles / N blocks / G of them -- of which ~kBFirst wait (the rest find the line already
+// requested). This is what makes deep pipelines win at small M: 64x64 (13 stages) beats 128x64 (8)
+// on 64x7168x16384 by 1.7x; and it is what slows the 1-3-wave 64xN tiles of 64x24576x1536 (B read
+// once, every stage a miss).
+constexpr double kLatencyHit = 1270, kLatencyMiss = 3170, kBFirst = 0.69;
 
-// Per tile: the epilogue (drain, stmatrix of BLOCK_M x BLOCK_N bf16, TMA store), and in the
-// m_indices layout the expert-id loads the consumers wait on at the tile's start and end.
-constexpr double kEpilogueFixed = 480, kEpilogueBytesPerCycle = 37, kIndicesPerTile = 1500;
+// A stage is a soft maximum (kStageNorm) of the consumers, the feed and the latency over the stages
+// in flight: the three overlap imperfectly.
+constexpr double kStageNorm = 18;
 
-// Per kernel: launch, prologue (barrier init, descriptor fetch, first loads) and the tail; and
-// the HBM rate the unique traffic can reach with 128-byte rows strided by K (~2.5 TB/s measured
-// for M = 64; a copy reaches 4.3).
-constexpr double kKernelFixed = 12000, kHbmBytesPerCycle = 1450;
+// Per tile: the epilogue -- a fixed part (drain, barriers, TMA store issue) and the stmatrix of the
+// bf16 tile, which each consumer warpgroup does for its own rows (a 64x128 tile takes one
+// warpgroup twice as long as a 128x64 tile takes two) -- and in the m_indices layout the expert-id
+// loads the consumers wait on at the tile's start.
+constexpr double kEpilogueFixed = 559, kEpilogueBytesPerCycle = 59, kIndicesPerTile = 914;
+
+// Per kernel: launch, prologue (barrier init, descriptor fetch, first loads) and the tail, which
+// nothing overlaps; then the CTAs' path and the HBM traffic, combined in a 2-norm (streaming from
+// HBM and computing overlap only in part). kHbmBytesPerCycle: the rate of the unique traffic,
+// 128-byte rows strided by K (~4.4 TB/s under that combination; the HBM-bound shapes measure 2-3.3
+// TB/s overall, fixed cost included).
+constexpr double kKernelFixed = 10630, kHbmBytesPerCycle = 2536;
+// B tiles shared by several m-blocks are not all L2 hits: sharers drift apart and the L2 evicts in
+// between, so each m-block beyond an expert's first re-fetches ~kBRefetch of its B bytes from HBM.
+// Fitted to the sweep; it is what the 64-row tiles lose where B traffic dominates: moe-contiguous
+// 32x256 4096x7168 (64x128 469 TFLOP/s against 865 for 128x128; even with this term the model
+// stays 30-39% optimistic there) and 128x7168x16384 (128x64 646 vs 64x128 590, same grid and stages).
+constexpr double kBRefetch = 0.24;
 
 // Not calibrated: CLUSTER=2 measured 1.3-1.8x slower than this (see choose_tile).
 constexpr double kClusterStart = 1000;
@@ -221,16 +262,27 @@ double max_tiles(const TileConfig& c, const ProblemDesc& p) {
 double consumer_stage(const TileConfig& c, double rows) {
   const double n = c.block_n;
   const bool straddle = sm90::kBlockK % c.block_n != 0;
-  if (c.block_m == 64)
-    return kOneWgStage + 4 * std::max(64 * n * 32 * kMmaCyclesPerFma, (2048 + 32 * n) / 128) + n / 2 + 24 +
-           (straddle ? kStraddleOneWg : 0);
-  const int half = c.block_m / 2, r = static_cast<int>(std::min<double>(c.block_m, std::max(1.0, rows)));
-  const int w0 = std::min(half / 64, (std::min(r, half) + 63) / 64);
-  const int w1 = std::min(half / 64, (std::max(0, r - half) + 63) / 64);
+  // One 64-row wave's 4 x wgmma m64nNk32: the tensor rate, or its shared-memory operand reads.
+  const double mma = 4 * std::max(64 * n * 32 * kMmaCyclesPerFma, (2048 + 32 * n) / 128);
+  const int wgs = c.block_m == 64 ? 1 : 2, per_wg = c.block_m / wgs / 64, rows_wg = c.block_m / wgs;
+  const int r = static_cast<int>(std::min<double>(c.block_m, std::max(1.0, rows)));
+  const int w0 = std::min(per_wg, (std::min(r, rows_wg) + 63) / 64);
+  const int w1 = wgs == 1 ? 0 : std::min(per_wg, (std::max(0, r - rows_wg) + 63) / 64);
+  if (c.overlap) {
+    // The tensor cores run every active wave's MMAs; beside them, each warpgroup's chain.
+    const double chain = (wgs == 1 ? kOverlapOneWg : kOverlapTwoWg) +
+                         (straddle ? kOverlapStraddle + (wgs == 1 ? kOverlapStraddleOneWgPerColumn
+                                                                  : kOverlapStraddleTwoWgPerColumn) * n
+                                   : 0);
+    return std::pow(std::pow((w0 + w1) * mma, kOverlapNorm) + std::pow(chain, kOverlapNorm), 1 / kOverlapNorm);
+  }
+  if (wgs == 1) return kOneWgStage + mma + n / 2 + 24 + (straddle ? kStraddleOneWg : 0);
   double t = kTwoWgStage;
-  for (int v = 0; v < std::max(w0, w1); ++v)
-    t += ((v < w0) + (v < w1)) * 4 * 64 * n * 32 * kMmaCyclesPerFma + n +
-         (straddle ? kStraddleTwoWg + kStraddleTwoWgPerColumn * n : 0);
+  for (int v = 0; v < std::max(w0, w1); ++v) {
+    const double wave = ((v < w0) + (v < w1)) * 4 * 64 * n * 32 * kMmaCyclesPerFma + n +
+                        (straddle ? kStraddleTwoWg + kStraddleTwoWgPerColumn * n : 0);
+    t += std::pow(std::pow(wave, 8) + std::pow(kWaveFloor, 8), 1.0 / 8);  // soft max with the floor
+  }
   return t;
 }
 
@@ -295,14 +347,16 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
 }
 
 // The model (constants and calibration above). A CTA runs `waves` tiles; a tile, num_kb pipeline
-// stages and an epilogue. A stage takes a soft maximum (10-norm: the three overlap imperfectly) of
-//  - the consumers' MMAs and promotion (consumer_stage),
+// stages and an epilogue. A stage takes a soft maximum (kStageNorm: the three overlap imperfectly) of
+//  - the consumers' MMAs and promotion (consumer_stage; overlapped or plain K loop), at the clock
+//    the grid's size allows,
 //  - the stage's bytes at the SM's share of the L2 -> SM bandwidth (A halved by multicast),
 //  - the load latency over the stages in flight.
-// The kernel takes a soft maximum (4-norm) of that CTA path and its unique HBM traffic. What this
-// steers: whole waves and fewer, cheaper tiles at large M (256x128, 128x128: bytes per FLOP and
-// the straddle cost); at small M, more CTAs and deeper pipelines (64x32, 64x64: latency); with
-// few experts' rows, the expected waves of the varying tile count (masked, offsets).
+// The kernel adds its fixed cost to a 2-norm of that CTA path and its HBM traffic (unique bytes,
+// B re-fetched by later sharers, D). What this steers: whole waves and fewer, cheaper tiles at large
+// M (256x128, 128x128: bytes per FLOP, the straddle cost, B re-fetches); at small M, more CTAs and
+// deeper pipelines (64x16, 64x32, 64x64: latency); with few experts' rows, the expected waves of the
+// varying tile count (masked, offsets).
 double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
   const TilePlan plan = plan_tiles(c, p);
   const double tiles = std::max(1.0, plan.tiles), nb = std::ceil(double(p.n) / c.block_n);
@@ -316,15 +370,24 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   const double feed = stage_bytes / std::min(kSmFeed, kL2FeedPerSm * sms / grid);
   const double valid_rows = plan.rows * plan.groups;
   const double unique = plan.groups * p.n * double(p.k) + valid_rows * p.k;
-  const double first_touch = std::max(std::min(1.0, unique / (tiles * num_kb * stage_bytes)), 1 / per_cta);
+  // The first-touch share of the stages (see kBFirst): m-blocks per expert against those the
+  // window of running CTAs covers.
+  const double m_blocks = tiles / nb, expert_m_blocks = std::max(1.0, m_blocks / plan.groups);
+  const double window_m_blocks = grid / std::min<double>(std::max(1, c.swizzle_n), nb);
+  const double first_touch = std::max({std::min(1.0, unique / (tiles * num_kb * stage_bytes)), 1 / per_cta,
+                                       kBFirst * std::min(1.0, window_m_blocks / expert_m_blocks)});
   const double latency = kLatencyHit + first_touch * kLatencyMiss * std::sqrt(grid / sms);
-  const double stage = std::pow(std::pow(consumer_stage(c, plan.rows), 10) + std::pow(feed, 10) +
-                                    std::pow(latency / c.stages, 10), 0.1);
-  const double epilogue = kEpilogueFixed + c.block_m * c.block_n * 2.0 / kEpilogueBytesPerCycle +
+  const double consumers = consumer_stage(c, plan.rows) / (1 + kClockBoost * (1 - std::min(grid, sms) / sms));
+  const double stage = std::pow(std::pow(consumers, kStageNorm) + std::pow(feed, kStageNorm) +
+                                    std::pow(latency / c.stages, kStageNorm),
+                                1 / kStageNorm);
+  const int wgs = c.block_m == 64 ? 1 : 2;
+  const double epilogue = kEpilogueFixed + c.block_m / wgs * c.block_n * 2.0 / kEpilogueBytesPerCycle +
                           (p.layout == Layout::contiguous_indices ? kIndicesPerTile : 0);
-  const double path = kKernelFixed + per_cta * (num_kb * stage + epilogue) + (c.cluster == 2 ? kClusterStart : 0);
-  const double hbm = (unique + valid_rows * p.n * 2) / kHbmBytesPerCycle;
-  return std::pow(std::pow(path, 4) + std::pow(hbm, 4), 0.25);
+  const double path = per_cta * (num_kb * stage + epilogue) + (c.cluster == 2 ? kClusterStart : 0);
+  const double refetch = kBRefetch * std::max(0.0, m_blocks - plan.groups) * p.n * double(p.k);
+  const double hbm = (unique + refetch + valid_rows * p.n * 2) / kHbmBytesPerCycle;
+  return kKernelFixed + std::sqrt(path * path + hbm * hbm);
 }
 
 int grid_size(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
@@ -355,6 +418,9 @@ TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
     // per-stage remote arrive, 2-CTA multicast ran 1.3-1.8x slower than CLUSTER=1; with CTA-scope
     // arrives it matches CLUSTER=1 within 3% (4096x7168x16384 256x128: 1229 vs 1202) but gains
     // nothing, so the model (calibrated on CLUSTER=1 only) keeps it out. It can still be forced.
+    // With the overlapped loop (the CLUSTER=2 lines of bench/sweeps_sm90_fp8_overlap_h200.txt:
+    // 64x64, 64x128, 128x96, 128x112, 128x128) the best CLUSTER=2 tile of a shape measures 0.84-1.05x
+    // the best CLUSTER=1 one, geomean ~0.96 (only the moe-contiguous 7168x2048 shapes gain, 0-5%).
     if (c.cluster == 2) continue;
     const double cycles = estimate_cycles(c, p, dev);
     if (best.block_m == 0 || cycles < best_cycles * 0.999) best = c, best_cycles = cycles;
