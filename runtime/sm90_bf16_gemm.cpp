@@ -152,33 +152,6 @@ constexpr double kKernelFixed = 10800, kHbmBytesPerClock = 2110, kSharedMiss = 0
 // band reads it from DRAM again.
 constexpr double kL2ForA = 40e6;
 
-// Masked and offsets experts: rows spread uniformly over +-30% around the mean (the MoE suites'
-// draw), the total (expected_m x G) known.
-constexpr double kRowSpread = 0.3;
-
-double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
-
-// Mean and variance of ceil(r / bm) for r uniform in [rows (1 - s), rows (1 + s)]: the m-blocks of
-// one expert, the last one partial.
-void expert_blocks(double rows, int bm, double s, double* mean, double* var) {
-  const double lo = rows * (1 - s), hi = rows * (1 + s);
-  if (hi - lo < 1) {
-    *mean = std::ceil(rows / bm), *var = 0;
-    return;
-  }
-  // Integrals from 0 to x of ceil(t / bm) and of its square.
-  auto m1 = [bm](double x) {
-    const double q = std::floor(x / bm);
-    return bm * q * (q + 1) / 2 + (x - q * bm) * (q + 1);
-  };
-  auto m2 = [bm](double x) {
-    const double q = std::floor(x / bm);
-    return bm * q * (q + 1) * (2 * q + 1) / 6 + (x - q * bm) * (q + 1) * (q + 1);
-  };
-  *mean = (m1(hi) - m1(lo)) / (hi - lo);
-  *var = std::max(0.0, (m2(hi) - m2(lo)) / (hi - lo) - *mean * *mean);
-}
-
 // The m-blocks the scheduler walks (over all groups): a few outcomes with their probabilities, or
 // (var > 0) a normal distribution of that mean and variance.
 struct BlockPlan {
@@ -211,7 +184,7 @@ BlockPlan plan_blocks(const ProblemDesc& p, int bm, double rows, double groups) 
   // would count the uncertainty of T, which the host knows, and spread the count much wider.)
   const int g = static_cast<int>(groups);
   if (g <= 1) return one(std::ceil(rows / bm));
-  if (2 * kRowSpread * rows >= bm) {
+  if (2 * sm90_common::kRowSpread * rows >= bm) {
     const double t = rows * groups / bm, fl = std::floor(t + 1e-9), frac = t - fl, sd = std::sqrt(groups / 12);
     if (10 * sd + 1 <= BlockPlan::kMaxOutcomes) {
       double sum = 0;
@@ -231,7 +204,7 @@ BlockPlan plan_blocks(const ProblemDesc& p, int bm, double rows, double groups) 
   // Experts whose sizes spread over less than a block: few of them end in a different block than
   // the mean's; draw them independently (the FP8 family's plan).
   double mean = 0, var = 0;
-  expert_blocks(rows, bm, kRowSpread, &mean, &var);
+  sm90_common::expert_blocks(rows, bm, sm90_common::kRowSpread, &mean, &var);
   b.mean = groups * mean, b.var = groups * var;
   if (b.var <= 0) return one(b.mean);
   return b;
@@ -244,7 +217,7 @@ double expected_waves(double tiles, double variance, double grid, double nb) {
   const double lo = std::max(0.0, std::floor((mean - 8 * sd) * nb / grid));
   double e = lo;
   for (double k = lo;; ++k) {
-    const double above = 1 - normal_cdf((std::floor(k * grid / nb) + 0.5 - mean) / sd);
+    const double above = 1 - sm90_common::normal_cdf((std::floor(k * grid / nb) + 0.5 - mean) / sd);
     if (above < 1e-6 && k * grid / nb > mean) break;
     e += above;
   }

@@ -65,4 +65,25 @@ void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, 
                                   tiles, block_m, block_n));
 }
 
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+void expert_blocks(double rows, int bm, double s, double* mean, double* var) {
+  const double lo = rows * (1 - s), hi = rows * (1 + s);
+  if (hi - lo < 1) {
+    *mean = std::ceil(rows / bm), *var = 0;
+    return;
+  }
+  // Integrals from 0 to x of ceil(t / bm) and of its square.
+  auto m1 = [bm](double x) {
+    const double q = std::floor(x / bm);
+    return bm * q * (q + 1) / 2 + (x - q * bm) * (q + 1);
+  };
+  auto m2 = [bm](double x) {
+    const double q = std::floor(x / bm);
+    return bm * q * (q + 1) * (2 * q + 1) / 6 + (x - q * bm) * (q + 1) * (q + 1);
+  };
+  *mean = (m1(hi) - m1(lo)) / (hi - lo);
+  *var = std::max(0.0, (m2(hi) - m2(lo)) / (hi - lo) - *mean * *mean);
+}
+
 }  // namespace jit::detail::sm90_common

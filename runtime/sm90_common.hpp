@@ -1,6 +1,6 @@
 // Host-side pieces every SM90 family's heuristics and launch share: rows and tiles the model plans
 // for, the persistent grid, the scheduler's band width and int range, and what a launch passes
-// about the experts. (runtime/sm90_fp8_gemm.cpp still has its own copies of the first ones; they
+// about the experts, and the expert-size statistics both models use. (runtime/sm90_fp8_gemm.cpp still has its own copies of the first ones; they
 // can move here once that file is free to change.)
 #pragma once
 
@@ -31,6 +31,17 @@ int swizzle_for(int block_m, int block_n, int num_sms = 132);
 // the same number of waves), a multiple of `cluster`; every SM for the masked layout, whose tile
 // count is device data.
 int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int cluster);
+
+// Experts' row counts vary around expected_m (routing imbalance): uniform over +-30%, the spread
+// the MoE suites draw. What both models assume of G > 1 experts whose sizes are device data.
+constexpr double kRowSpread = 0.3;
+
+// The standard normal distribution function.
+double normal_cdf(double x);
+
+// Mean and variance of ceil(r / bm) for r uniform in [rows (1 - s), rows (1 + s)]: the m-blocks of
+// one expert, the last one partial.
+void expert_blocks(double rows, int bm, double s, double* mean, double* var);
 
 // Throws Unsupported when the scheduler's int tile indices could overflow.
 void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,

@@ -17,6 +17,7 @@
 #include "runtime/choice_memo.hpp"
 #include "runtime/codegen.hpp"
 #include "runtime/family.hpp"
+#include "runtime/sm90_common.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/validate.hpp"
 #include "runtime/tma.hpp"
@@ -95,10 +96,6 @@ TileConfig make_config(const Shape& s, int smem_optin) {
 // reference runs of the same file with 4.1%. The worst are tiles it never picks: 256xN on M <= 128
 // (up to 46% optimistic) and 64-row tiles on moe-contiguous 32x256 4096x7168 (up to 39%, see
 // kBRefetch).
-
-// Experts' row counts vary around expected_m: routing imbalance, uniform over +-30% (the spread
-// the MoE suites draw). Only for G > 1: a single expert has no imbalance to spread over.
-constexpr double kRowSpread = 0.3;
 
 // The consumers' work per pipeline stage (one 128-deep K block) -- the wgmma rate first: 4096 e4m3
 // FMA per cycle, at the lower clock a fully busy SM runs (power), or the wgmma's shared-memory
@@ -179,29 +176,6 @@ constexpr double kBRefetch = 0.24;
 // Not calibrated: CLUSTER=2 measured 1.3-1.8x slower than this (see choose_tile).
 constexpr double kClusterStart = 1000;
 
-double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
-
-// Mean and variance of ceil(r / bm) for r uniform in [rows (1 - s), rows (1 + s)]: the m-blocks of
-// one expert, the last one partial.
-void expert_blocks(double rows, int bm, double s, double* mean, double* var) {
-  const double lo = rows * (1 - s), hi = rows * (1 + s);
-  if (hi - lo < 1) {
-    *mean = std::ceil(rows / bm), *var = 0;
-    return;
-  }
-  // Integrals from 0 to x of ceil(t / bm) and of its square.
-  auto m1 = [bm](double x) {
-    const double q = std::floor(x / bm);
-    return bm * q * (q + 1) / 2 + (x - q * bm) * (q + 1);
-  };
-  auto m2 = [bm](double x) {
-    const double q = std::floor(x / bm);
-    return bm * q * (q + 1) * (2 * q + 1) / 6 + (x - q * bm) * (q + 1) * (q + 1);
-  };
-  *mean = (m1(hi) - m1(lo)) / (hi - lo);
-  *var = std::max(0.0, (m2(hi) - m2(lo)) / (hi - lo) - *mean * *mean);
-}
-
 // What the host can know of the tiles: their expected count, its variance (expert sizes are
 // device data), the rows per expert, and the experts with rows.
 struct TilePlan {
@@ -227,7 +201,7 @@ TilePlan plan_tiles(const TileConfig& c, const ProblemDesc& p) {
                                                   : double(p.m);
   t.rows = std::max(1.0, t.rows);
   double mean = 0, var = 0;
-  expert_blocks(t.rows, c.block_m, t.groups > 1 ? kRowSpread : 0.0, &mean, &var);
+  sm90_common::expert_blocks(t.rows, c.block_m, t.groups > 1 ? sm90_common::kRowSpread : 0.0, &mean, &var);
   t.tiles = t.groups * mean * nb;
   t.variance = t.groups * var * nb * nb;
   return t;
@@ -242,7 +216,7 @@ double waves(const TilePlan& t, double grid, double nb) {
   const double lo = std::max(0.0, std::floor((mean - 8 * sd) * nb / grid));
   double e = lo;
   for (double k = lo;; ++k) {
-    const double above = 1 - normal_cdf((std::floor(k * grid / nb) + 0.5 - mean) / sd);
+    const double above = 1 - sm90_common::normal_cdf((std::floor(k * grid / nb) + 0.5 - mean) / sd);
     if (above < 1e-6 && k * grid / nb > mean) break;
     e += above;
   }

@@ -30,6 +30,7 @@
 #include "runtime/sm90_common.hpp"
 #include "runtime/validate.hpp"
 #include "sm90_compile_check.hpp"
+#include "sweep_check.hpp"
 #include "test_util.hpp"
 
 namespace jit::test {
@@ -246,76 +247,28 @@ TEST_CASE("heuristics: big tiles for big shapes, small ones where M is small") {
 // estimate_cycles must track every measured run time (cycles at the 1755 per us the model is fitted
 // in). This pins the model to the measurements.
 TEST_CASE("the heuristics choose the fastest measured tile of the H200 sweep") {
-  const std::string path = std::string(JITGEMM_SOURCE_DIR) + "/bench/sweeps_sm90_bf16_h200.txt";
-  std::ifstream in(path);
-  REQUIRE_MESSAGE(in.good(), path);
-  // (suite, shape label) -> "BMxBN" -> (us, TFLOP/s).
-  std::map<std::pair<std::string, std::string>, std::map<std::string, std::pair<double, double>>> measured;
-  static const std::regex line_re(R"(^(\S+)\s+(\d+x\d+)\s+\[\d+/\d+\]\s+(.*?)\s+sm90\s+([\d.]+) us\s+([\d.]+) TFLOP/s ok)");
-  int lines = 0;
-  for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (!std::regex_search(line, m, line_re)) continue;  // configs the layout rejects: "error: ..."
-    measured[{m[1], m[3]}][m[2]] = {std::stod(m[4]), std::stod(m[5])};
-    ++lines;
-  }
-  REQUIRE(lines >= 600);
-
   // The masked shape whose fastest tile depends on this draw of expert sizes more than the model
   // can see from expected_m: 2x512 4096x7168 drew 579 + 624 rows, 10 blocks of 128 where the
   // model (knowing only the total, 1203) expects 10 or 11 (p = 0.61 / 0.39), so 128 x 160 -- 26
   // n-blocks, two waves of 132 CTAs for 10 blocks, three for 11 -- measured fastest, while the
   // model rightly prefers the 128 x 176 that takes two waves either way: 0.92x of it.
-  const std::set<std::pair<std::string, std::string>> draw_dependent = {{"moe-masked", "2x512 4096x7168"}};
-
-  const bench::Recipe recipe = bench::parse_recipe("bf16");
+  SweepCheck s{"sweeps_sm90_bf16_h200.txt", "bf16", 600, {{"moe-masked", "2x512 4096x7168"}}, 0.90};
   const DeviceSpec dev = flagship_device("sm_90a");  // the H200's 132 SMs and 227 KB
-  int shapes = 0, timed = 0;
-  double log_sum = 0, err2 = 0;
-  std::string table;
-  for (const char* name : {"deepgemm-dense", "moe-contiguous", "moe-masked"}) {
-    for (const bench::SuiteShape& shape : bench::load_suite(name).shapes) {
-      const std::string label = bench::shape_label(shape);
-      INFO(name << " " << label);
-      const auto it = measured.find({name, label});
-      REQUIRE_MESSAGE(it != measured.end(), "the sweep has no line for this shape");
-      // The bench's default seed draws the same expert sizes as the sweep.
-      const ProblemDesc p = bench::make_desc(bench::make_spec(shape, recipe));
-      const TileConfig c = bf16::choose_tile(p, dev);
-      const std::string tile = fmt::format("{}x{}", c.block_m, c.block_n);
-      double best = 0;
-      std::string best_tile;
-      for (const auto& [t, run] : it->second) {
-        if (run.second > best) best = run.second, best_tile = t;
-        int bm = 0, bn = 0;
-        REQUIRE(std::sscanf(t.c_str(), "%dx%d", &bm, &bn) == 2);
+  const SweepResult r = check_against_sweep(
+      s,
+      [&](const ProblemDesc& p) {
+        const TileConfig c = bf16::choose_tile(p, dev);
+        return std::pair{fmt::format("{}x{}", c.block_m, c.block_n), bf16::to_string(c)};
+      },
+      [&](int bm, int bn, const ProblemDesc& p) {
         const TileConfig mc{bm, bn, bf16::max_stages(bm, bn, p.d, dev.smem_per_block_optin),
                             detail::sm90_common::swizzle_for(bm, bn)};
-        const double err = std::log(bf16::estimate_cycles(mc, p, dev) / (run.first * 1755.0));
-        err2 += err * err;
-        ++timed;
-      }
-      const auto got = it->second.find(tile);
-      INFO("chose " << bf16::to_string(c) << ", best measured " << best_tile);
-      REQUIRE_MESSAGE(got != it->second.end(), "the heuristics chose a tile the sweep did not measure");
-      const double ratio = got->second.second / best;
-      if (draw_dependent.count({name, label}))
-        CHECK(ratio >= 0.90);  // still catches a model gone wrong on it
-      else
-        CHECK(ratio >= 0.95);
-      log_sum += std::log(ratio);
-      ++shapes;
-      table += fmt::format("\n  {:<15} {:<20} {:>7} ({:6.0f})  best {:>7} ({:6.0f})  {:.3f}", name, label, tile,
-                           got->second.second, best_tile, best, ratio);
-    }
-  }
-  CHECK(shapes == 30);
-  const double geomean = std::exp(log_sum / shapes), rms = std::sqrt(err2 / timed);
-  CHECK(timed >= 600);
-  CHECK(geomean >= 0.98);  // 0.992 when calibrated
-  CHECK(rms <= 0.11);      // 9.0% when calibrated
-  MESSAGE(fmt::format("estimates vs {} run times: RMS error {:.1f}%; choice vs best measured TFLOP/s (geomean "
-                      "{:.3f}):{}", timed, 100 * rms, geomean, table));
+        return bf16::estimate_cycles(mc, p, dev);
+      });
+  CHECK(r.shapes == 30);
+  CHECK(r.timed >= 600);
+  CHECK(r.geomean >= 0.98);  // 0.992 when calibrated
+  CHECK(r.rms <= 0.11);      // 9.0% when calibrated
 }
 
 TEST_CASE("forced configs are checked") {

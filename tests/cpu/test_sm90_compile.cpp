@@ -26,6 +26,7 @@
 #include "runtime/sm90_fp8_gemm.hpp"
 #include "runtime/validate.hpp"
 #include "sm90_compile_check.hpp"
+#include "sweep_check.hpp"
 #include "test_util.hpp"
 
 // The device scheduler compiled for the host, to check on the CPU that the steps the SM90
@@ -264,71 +265,28 @@ TEST_CASE("transpose_a_scales rejects bad arguments before touching the GPU") {
 // run time (cycles at the ~1.75 GHz the model is calibrated in). This pins the model to the
 // measurements. (bench/sweeps_sm90_fp8_h200.txt is the v0.3 sweep, before the overlapped loop.)
 TEST_CASE("the heuristics choose the fastest measured tile of the H200 sweep") {
-  const std::string path = std::string(JITGEMM_SOURCE_DIR) + "/bench/sweeps_sm90_fp8_overlap_h200.txt";
-  std::ifstream in(path);
-  REQUIRE_MESSAGE(in.good(), path);
-  // (suite, shape label) -> "BMxBN" -> (us, TFLOP/s).
-  std::map<std::pair<std::string, std::string>, std::map<std::string, std::pair<double, double>>> measured;
-  static const std::regex line_re(R"(^(\S+)\s+(\d+x\d+)\s+\[\d+/\d+\]\s+(.*?)\s+sm90\s+([\d.]+) us\s+([\d.]+) TFLOP/s ok)");
-  int lines = 0;
-  for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (!std::regex_search(line, m, line_re)) continue;  // forced variants; configs the layout rejects
-    measured[{m[1], m[3]}][m[2]] = {std::stod(m[4]), std::stod(m[5])};
-    ++lines;
-  }
-  REQUIRE(lines >= 550);
-
-  const bench::Recipe recipe = bench::parse_recipe("fp8");
+  // Every shape, the masked ones included: with the overlapped loop 128x128 is the fastest tile
+  // of 2x512 and 4x256 4096x7168 (871 and 691 TFLOP/s; 128x160, which used to win there on
+  // some expert-size draws, measures 823 and 672), so no shape needs a looser bound.
+  const SweepCheck s{"sweeps_sm90_fp8_overlap_h200.txt", "fp8", 550, {}};
   const DeviceSpec dev = flagship_device("sm_90a");  // the H200's 132 SMs and 227 KB
-  int shapes = 0, timed = 0;
-  double log_sum = 0, err2 = 0;
-  std::string table;
-  for (const char* name : {"deepgemm-dense", "moe-contiguous", "moe-masked"}) {
-    for (const bench::SuiteShape& shape : bench::load_suite(name).shapes) {
-      const std::string label = bench::shape_label(shape);
-      INFO(name << " " << label);
-      const auto it = measured.find({name, label});
-      REQUIRE_MESSAGE(it != measured.end(), "the sweep has no line for this shape");
-      // The bench's default seed draws the same expert sizes as the sweep.
-      const ProblemDesc p = bench::make_desc(bench::make_spec(shape, recipe));
-      const TileConfig c = fp8::choose_tile(p, dev);
-      const std::string tile = fmt::format("{}x{}", c.block_m, c.block_n);
-      double best = 0;
-      std::string best_tile;
-      for (const auto& [t, run] : it->second) {
-        if (run.second > best) best = run.second, best_tile = t;
-        int bm = 0, bn = 0;
-        REQUIRE(std::sscanf(t.c_str(), "%dx%d", &bm, &bn) == 2);
+  const SweepResult r = check_against_sweep(
+      s,
+      [&](const ProblemDesc& p) {
+        const TileConfig c = fp8::choose_tile(p, dev);
+        CHECK(c.cluster == 1);
+        CHECK(c.overlap == (fp8::overlap_fits(c.block_m, c.block_n) ? 1 : 0));
+        return std::pair{fmt::format("{}x{}", c.block_m, c.block_n), fp8::to_string(c)};
+      },
+      [&](int bm, int bn, const ProblemDesc& p) {
         // The sweep's default config of the tile: deepest pipeline, the overlapped loop where it fits.
         const TileConfig mc{bm, bn, fp8::max_stages(bm, bn, dev.smem_per_block_optin), 1, 8,
                             fp8::overlap_fits(bm, bn) ? 1 : 0};
-        const double err = std::log(fp8::estimate_cycles(mc, p, dev) / (run.first * 1755.0));
-        err2 += err * err;
-        ++timed;
-      }
-      const auto got = it->second.find(tile);
-      INFO("chose " << fp8::to_string(c) << ", best measured " << best_tile);
-      REQUIRE_MESSAGE(got != it->second.end(), "the heuristics chose a tile the sweep did not measure");
-      const double ratio = got->second.second / best;
-      CHECK(c.cluster == 1);
-      CHECK(c.overlap == (fp8::overlap_fits(c.block_m, c.block_n) ? 1 : 0));
-      // Every shape, the masked ones included: with the overlapped loop 128x128 is the fastest tile
-      // of 2x512 and 4x256 4096x7168 (871 and 691 TFLOP/s; 128x160, which used to win there on
-      // some expert-size draws, measures 823 and 672), so no shape needs a looser bound.
-      CHECK(ratio >= 0.95);
-      log_sum += std::log(ratio);
-      ++shapes;
-      table += fmt::format("\n  {:<15} {:<20} {:>7} ({:6.0f})  best {:>7} ({:6.0f})  {:.3f}", name, label, tile,
-                           got->second.second, best_tile, best, ratio);
-    }
-  }
-  CHECK(shapes == 30);
-  const double geomean = std::exp(log_sum / shapes), rms = std::sqrt(err2 / timed);
-  CHECK(geomean >= 0.98);
-  CHECK(rms <= 0.10);  // 8.4% when calibrated
-  MESSAGE(fmt::format("estimates vs {} run times: RMS error {:.1f}%; choice vs best measured TFLOP/s (geomean "
-                      "{:.3f}):{}", timed, 100 * rms, geomean, table));
+        return fp8::estimate_cycles(mc, p, dev);
+      });
+  CHECK(r.shapes == 30);
+  CHECK(r.geomean >= 0.98);
+  CHECK(r.rms <= 0.10);  // 8.4% when calibrated
 }
 
 TEST_CASE("the tensor maps obey TMA's rules for every candidate") {
