@@ -18,6 +18,13 @@ void launch_kernel(CUfunction fn, const LaunchDims& dims, const Params& params, 
   launch_kernel(fn, dims, static_cast<const void*>(&params), stream, kernel_name);
 }
 
+// A persistent grid of clusters larger than the device can hold at once would run its last
+// clusters as a second wave: caps d.grid[0] at the co-resident clusters of `fn` with these dims
+// (cuOccupancyMaxActiveClusters: a GPC holds whole clusters only, so 132 SMs may hold fewer than
+// 33 clusters of 4). Asked once per function and dims, then remembered; a no-op without clusters.
+// Returns what the driver said (0 without clusters, or when it sees no fit and the grid is kept).
+int cap_grid_to_resident_clusters(CUfunction fn, LaunchDims& d);
+
 // A serving loop repeats its calls: a thread's last launch of a family (function, config,
 // arguments) with the parameters and dims built for it, so a repeat skips rebuilding them -- for
 // the TMA families four cuTensorMapEncodeTiled calls, most of a launch's host time.

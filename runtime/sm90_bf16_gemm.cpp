@@ -53,25 +53,30 @@ namespace sm90_bf16_gemm {
 namespace {
 
 constexpr int kMaxStages = 16;
+constexpr int kMaxSplit = 4;  // CTAs per split-K cluster (8 is the portable cluster limit)
 
 constexpr int align_up(int x, int a) { return (x + a - 1) / a * a; }
 
 // sizeof(sm90::Bf16SharedStorage<...>), member by member (checked below).
-constexpr int storage_bytes(int bm, int bn, DType d, int stages) {
+constexpr int storage_bytes(int bm, int bn, DType d, int stages, int split) {
   int at = sm90::bf16_d_tile_bytes(bm, bn, d);                               // d
   at = align_up(at, 1024) + stages * bm * sm90::kStageRowBytes;              // a
   at = align_up(at, 1024) + stages * bn * sm90::kStageRowBytes;              // b
-  at = align_up(at, 16) + stages * 16 + sm90::kTileRing * (16 + 32);         // sync: barriers, TileInfo
+  at = align_up(at, 16) + sm90::split_partial_floats(split, bm, bn) * 4;     // partials
+  at = align_up(at, 16) + stages * 16 + sm90::kTileRing * (16 + 32) + 16;    // sync: barriers, TileInfo
   return align_up(at, 1024);                                                 // the struct's alignment
 }
-template <int BM, int BN, int S, DType D>
+template <int BM, int BN, int S, DType D, int SPLIT = 1>
 constexpr bool storage_matches() {
-  return storage_bytes(BM, BN, D, S) == sizeof(sm90::Bf16SharedStorage<BM, BN, S, sm90::bf16_d_tile_bytes(BM, BN, D)>);
+  return storage_bytes(BM, BN, D, S, SPLIT) ==
+         sizeof(sm90::Bf16SharedStorage<BM, BN, S, sm90::bf16_d_tile_bytes(BM, BN, D), SPLIT>);
 }
 static_assert(storage_matches<128, 256, 3, DType::bf16>());
 static_assert(storage_matches<64, 48, 13, DType::fp16>());
 static_assert(storage_matches<256, 112, 4, DType::fp32>());
 static_assert(storage_matches<128, 80, 5, DType::bf16>());
+static_assert(storage_matches<64, 128, 6, DType::bf16, 4>());
+static_assert(storage_matches<128, 96, 5, DType::fp32, 2>());
 
 // Tile shapes the heuristics consider: those the model was calibrated on (every one measured on
 // every sweep shape; BLOCK_N widths in between were not, and the model would interpolate its
@@ -84,16 +89,21 @@ static_assert(storage_matches<128, 80, 5, DType::bf16>());
 //    shapes, BLOCK_N 176 for N = 2112 = 12 x 176, 160/192/208 where their waves come out whole;
 //  - BLOCK_M = 256, BLOCK_N <= 128: measured, rarely ahead (4096 x 32768 x 512: 256 x 96 ties
 //    128 x 192), so kept for large-M shapes whose tile counts suit them.
+//  - Split-K (clusters of 2 or 4 CTAs on one tile), 64 x 64 .. 128 x 128: shapes with fewer
+//    tiles than SMs (M <= 128).
 struct Shape {
-  int block_m, block_n;
+  int block_m, block_n, split;
 };
 
 const std::vector<Shape>& shapes() {
   static const std::vector<Shape> all = [] {
     std::vector<Shape> v;
-    for (int bn : {16, 32, 48, 64, 96, 128, 192, 256}) v.push_back({64, bn});
-    for (int bn : {64, 96, 128, 160, 176, 192, 208, 224, 256}) v.push_back({128, bn});
-    for (int bn : {64, 96, 112, 128}) v.push_back({256, bn});
+    for (int bn : {16, 32, 48, 64, 96, 128, 192, 256}) v.push_back({64, bn, 1});
+    for (int bn : {64, 96, 128, 160, 176, 192, 208, 224, 256}) v.push_back({128, bn, 1});
+    for (int bn : {64, 96, 112, 128}) v.push_back({256, bn, 1});
+    for (int split : {2, 4})
+      for (int bm : {64, 128})
+        for (int bn : {64, 128}) v.push_back({bm, bn, split});
     return v;
   }();
   return all;
@@ -151,6 +161,14 @@ constexpr double kKernelFixed = 10800, kHbmBytesPerClock = 2110, kSharedMiss = 0
 // A stays in the L2 (50 MB) across the bands of N blocks when it takes less than this; else each
 // band reads it from DRAM again.
 constexpr double kL2ForA = 40e6;
+
+// Split-K (bench/sweeps_sm90_*_split_h200.txt, session 3): per tile, the partials' round trip
+// through the cluster and their bytes, written into rank 0's shared memory and read back there;
+// and a K loop ~15% slower per stage than unsplit (measured, cause not found: with the exchange
+// compiled out, 64x64 split 2 still ran 4096x7168x16384 at 226 against 304 TFLOP/s unsplit).
+// Fitted by hand so that the choices match the sweep: split wins only where tiles are far fewer
+// than SMs (64x2112x7168, 128x2112x7168; BF16 also 128x4096x7168), by 2-16%.
+constexpr double kSplitFixed = 2000, kSplitBytesPerClock = 64, kSplitStage = 1.15;
 
 // The m-blocks the scheduler walks (over all groups): a few outcomes with their probabilities, or
 // (var > 0) a normal distribution of that mean and variance.
@@ -231,14 +249,17 @@ CUtensorMapDataType tma_type(DType t) {
 }  // namespace
 
 std::string to_string(const TileConfig& c) {
-  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},SWIZZLE_N={}", c.block_m, c.block_n, c.stages, c.swizzle_n);
+  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},SWIZZLE_N={}{}", c.block_m, c.block_n, c.stages, c.swizzle_n,
+                     c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : std::string());
 }
 
-int smem_bytes(int block_m, int block_n, DType d, int stages) { return storage_bytes(block_m, block_n, d, stages); }
+int smem_bytes(int block_m, int block_n, DType d, int stages, int split) {
+  return storage_bytes(block_m, block_n, d, stages, split);
+}
 
-int max_stages(int block_m, int block_n, DType d, int smem_optin) {
+int max_stages(int block_m, int block_n, DType d, int smem_optin, int split) {
   int s = kMaxStages;
-  while (s > 0 && storage_bytes(block_m, block_n, d, s) > smem_optin) --s;
+  while (s > 0 && storage_bytes(block_m, block_n, d, s, split) > smem_optin) --s;
   return s;
 }
 
@@ -254,8 +275,10 @@ std::span<const TileConfig> candidate_configs(Layout layout, DType d, int smem_o
     DeviceSpec dev = flagship_device("sm_90a");
     dev.smem_per_block_optin = smem_optin;
     for (const Shape& s : shapes()) {
-      const TileConfig c{s.block_m, s.block_n, max_stages(s.block_m, s.block_n, d, smem_optin),
-                         sm90_common::swizzle_for(s.block_m, s.block_n)};
+      const TileConfig c{s.block_m, s.block_n, max_stages(s.block_m, s.block_n, d, smem_optin, s.split),
+                         sm90_common::swizzle_for(s.block_m, s.block_n), s.split};
+      // A split-K tile whose partials leave fewer than 4 stages would starve its K loop.
+      if (c.split > 1 && c.stages < 4) continue;
       if (check_config(c, p, dev).empty()) it->second.push_back(c);
     }
   }
@@ -271,9 +294,14 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (c.stages < 2 || c.stages > kMaxStages)
     return fmt::format("STAGES must be in [2, {}] (one stage in the tensor cores, one loading)", kMaxStages);
   if (c.swizzle_n < 1 || c.swizzle_n > 64) return "SWIZZLE_N must be in [1, 64]";
+  if (c.split < 1 || c.split > kMaxSplit) return fmt::format("SPLIT_K must be in [1, {}]", kMaxSplit);
+  if (c.split > 1 && p.k > 0 && (p.k + sm90::kBlockK16 - 1) / sm90::kBlockK16 < c.split)
+    return fmt::format("SPLIT_K={} needs K >= {} (one 64-wide K block per split at least)", c.split,
+                       (c.split - 1) * sm90::kBlockK16 + 1);
+  if (c.split > dev.num_sms) return "SPLIT_K must not exceed the SMs";
   if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
     return fmt::format("the contiguous_indices layout needs BLOCK_M <= the expert alignment {}", kContiguousAlignment);
-  const int smem = storage_bytes(c.block_m, c.block_n, p.d, c.stages);
+  const int smem = storage_bytes(c.block_m, c.block_n, p.d, c.stages, c.split);
   if (smem > dev.smem_per_block_optin)
     return fmt::format("needs {} bytes of shared memory; {} allows {}", smem, dev.name, dev.smem_per_block_optin);
   return {};
@@ -287,7 +315,10 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   sm90_common::planned_rows(p, &rows, &groups);
   const BlockPlan plan = plan_blocks(p, c.block_m, rows, groups);
   const double tiles = std::max(1.0, plan.mean * nb);
-  const double grid = std::max(1.0, std::min<double>(grid_size(c, p, dev), std::ceil(tiles)));
+  // Under split-K a CTA's unit is one split of a tile (`split` per tile, the largest share of the
+  // K blocks each); nbs: units per m-block.
+  const double split = c.split, nbs = nb * split, split_kb = std::ceil(num_kb / split);
+  const double grid = std::max(1.0, std::min<double>(grid_size(c, p, dev), std::ceil(tiles * split)));
 
   // The consumers per stage. Waves of 64 rows without rows skip their MMAs (warpgroup w owns rows
   // [w BLOCK_M / 2, (w + 1) BLOCK_M / 2)), and the two warpgroups share the tensor cores.
@@ -335,16 +366,20 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   const bool swizzle32 = p.d != DType::fp32 && c.block_n % 32 != 0;
   const double epilogue = kEpilogue + bm * bn * out_bytes * (1 + (swizzle32 ? kSwizzle32Penalty : 0)) /
                                           kEpilogueBytesPerClock;
-  const auto tile = [&](double active) { return num_kb * stage(active) + epilogue; };
+  // Split-K: rank 0 waits for the peers' partials (written into its shared memory) and reads them.
+  const double exchange = c.split > 1 ? kSplitFixed + (split - 1) * bm * bn * 4 / kSplitBytesPerClock : 0;
+  const auto tile = [&](double active) {
+    return split_kb * stage(active) * (c.split > 1 ? kSplitStage : 1) + epilogue + exchange;
+  };
   const auto drain = [&](double active) {
     return std::max(0.0, active * bm * bn * out_bytes / (kHbmBytesPerClock * kDrainRate) - epilogue);
   };
   double path = 0;
   if (plan.var > 0) {
-    path = expected_waves(tiles, plan.var * nb * nb, grid, nb) * tile(grid) + drain(grid);
+    path = expected_waves(tiles * split, plan.var * nbs * nbs, grid, nbs) * tile(grid) + drain(grid);
   } else {
     for (int i = 0; i < plan.count; ++i) {
-      const double t = std::max(1.0, plan.blocks[i] * nb);
+      const double t = std::max(1.0, plan.blocks[i] * nbs);
       const double full = std::max(0.0, std::ceil(t / grid - 1e-9) - 1), last = std::max(1.0, t - full * grid);
       path += plan.prob[i] * (full * tile(grid) + tile(last) + drain(last));
     }
@@ -353,7 +388,7 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
 }
 
 int grid_size(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
-  return sm90_common::grid_size(p, dev, c.block_m, c.block_n, 1);
+  return sm90_common::grid_size(p, dev, c.block_m, c.block_n, c.split);
 }
 
 TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
@@ -397,25 +432,29 @@ namespace {
 using sm90_bf16_gemm::TileConfig;
 
 // KernelConfig::v fields of this family.
-enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kStages, kSwizzle };
+enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kStages, kSwizzle, kSplit };
 
-TileConfig tile_of(const KernelConfig& c) { return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kSwizzle]}; }
+TileConfig tile_of(const KernelConfig& c) {
+  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kSwizzle], c.v[kSplit]};
+}
 
 // Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, and a
-// new tile shape without STAGES gets the deepest pipeline that fits.
+// new tile shape without STAGES gets the deepest pipeline that fits (a config without SPLIT_K, none).
 TileConfig apply_forced(TileConfig t, const char* forced, DType d, const DeviceSpec& dev) {
-  bool stages_given = false;
+  bool stages_given = false, split_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {
     if (value < 1 || value > 4096) return false;
     if (name == "BLOCK_M") t.block_m = value;
     else if (name == "BLOCK_N") t.block_n = value;
     else if (name == "STAGES") t.stages = value, stages_given = true;
     else if (name == "SWIZZLE_N") t.swizzle_n = value;
+    else if (name == "SPLIT_K") t.split = value, split_given = true;
     else if (name == "CLUSTER") return value == 1;  // no multicast in this family (yet)
     else return false;
     return true;
   });
-  if (!stages_given) t.stages = sm90_bf16_gemm::max_stages(t.block_m, t.block_n, d, dev.smem_per_block_optin);
+  if (!split_given) t.split = 1;  // a forced config without SPLIT_K is unsplit
+  if (!stages_given) t.stages = sm90_bf16_gemm::max_stages(t.block_m, t.block_n, d, dev.smem_per_block_optin, t.split);
   return t;
 }
 
@@ -451,6 +490,7 @@ class Sm90Bf16Family final : public KernelFamily {
     c.v[kHasC] = p.has_c;
     c.v[kC] = static_cast<int>(p.has_c ? p.c : DType::fp32);
     c.v[kBM] = t.block_m, c.v[kBN] = t.block_n, c.v[kStages] = t.stages, c.v[kSwizzle] = t.swizzle_n;
+    c.v[kSplit] = t.split;
     return c;
   }
 
@@ -470,13 +510,15 @@ class Sm90Bf16Family final : public KernelFamily {
         .add("BLOCK_M", c.v[kBM])
         .add("BLOCK_N", c.v[kBN])
         .add("STAGES", c.v[kStages])
-        .add("SWIZZLE_N", c.v[kSwizzle]);
+        .add("SWIZZLE_N", c.v[kSwizzle])
+        .add("SPLIT", c.v[kSplit]);
     return render_instantiation("jit/sm90/bf16_gemm.cuh", "jit::sm90::bf16_gemm_kernel",
                                 "const __grid_constant__ jit::sm90::Bf16GemmParams", args);
   }
 
   unsigned dynamic_smem(const KernelConfig& c) const override {
-    return static_cast<unsigned>(sm90_bf16_gemm::smem_bytes(c.v[kBM], c.v[kBN], DType(c.v[kD]), c.v[kStages]));
+    return static_cast<unsigned>(
+        sm90_bf16_gemm::smem_bytes(c.v[kBM], c.v[kBN], DType(c.v[kD]), c.v[kStages], c.v[kSplit]));
   }
 
   void launch(CUfunction fn, const KernelConfig& c, const GroupedGemmArgs& g, const DeviceSpec& dev,
@@ -497,7 +539,9 @@ class Sm90Bf16Family final : public KernelFamily {
     LaunchDims d;
     d.grid[0] = static_cast<unsigned>(sm90_bf16_gemm::grid_size(t, jit::describe(g), dev));
     d.block[0] = static_cast<unsigned>(sm90::gemm_threads(t.block_m));
+    d.cluster[0] = static_cast<unsigned>(t.split);
     d.smem = dynamic_smem(c);
+    cap_grid_to_resident_clusters(fn, d);
     memo.launch(fn, c, g, d, p, stream, "sm90 bf16 gemm");
   }
 };

@@ -20,6 +20,7 @@ struct TileConfig {
   int block_m = 0, block_n = 0;
   int stages = 0;
   int swizzle_n = 8;  // scheduler band width in N blocks (L2 reuse)
+  int split = 1;      // > 1: split-K over a cluster of `split` CTAs (sm90/split_k.cuh)
   bool operator==(const TileConfig&) const = default;
 };
 
@@ -27,8 +28,8 @@ std::string to_string(const TileConfig& c);
 
 // The dynamic shared memory of a config (the kernel's own sizeof; an fp32 D needs no staging
 // tile), and the deepest pipeline that fits `smem_optin` bytes (capped; 0 if none fits).
-int smem_bytes(int block_m, int block_n, DType d, int stages);
-int max_stages(int block_m, int block_n, DType d, int smem_optin);
+int smem_bytes(int block_m, int block_n, DType d, int stages, int split = 1);
+int max_stages(int block_m, int block_n, DType d, int smem_optin, int split = 1);
 
 // Every config the heuristics may choose for `layout` and output type `d` on a device with
 // `smem_optin` bytes of shared memory per block (default: the H100/H200's 227 KB).

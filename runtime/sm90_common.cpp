@@ -39,17 +39,24 @@ int swizzle_for(int block_m, int block_n, int num_sms) {
   return a16 < a8 ? 16 : 8;
 }
 
-int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int cluster) {
-  const int sms = std::max(cluster, dev.num_sms / cluster * cluster);
-  if (p.layout == Layout::masked) return sms;
-  const double tiles = std::max(1.0, std::min(max_tiles(p, block_m, block_n), planned_tiles(p, block_m, block_n)));
-  if (tiles >= sms) {
+int persistent_grid(double units, const DeviceSpec& dev, int cluster, bool masked) {
+  // A GPC holds whole clusters only: the H200's 132 SMs hold 66 pairs but 30 quads
+  // (cuOccupancyMaxActiveClusters at 200-227 KB of shared memory), ~10/11 of the SMs for 4 and up.
+  const int sms = std::max(cluster, (cluster >= 4 ? dev.num_sms * 10 / 11 : dev.num_sms) / cluster * cluster);
+  if (masked) return sms;  // the tile count is device data (masked_m): every SM takes part
+  units = std::max(1.0, units);
+  if (units >= sms) {
     // Fewer CTAs for the same number of waves: fewer SMs pull on L2, and the clock holds up.
-    const double waves = std::ceil(tiles / sms);
-    const int need = static_cast<int>(std::ceil(tiles / waves));
+    const double waves = std::ceil(units / sms);
+    const int need = static_cast<int>(std::ceil(units / waves));
     return std::min(sms, (need + cluster - 1) / cluster * cluster);
   }
-  return std::max(cluster, static_cast<int>(tiles + cluster - 1) / cluster * cluster);
+  return std::max(cluster, static_cast<int>(std::ceil(units) + cluster - 1) / cluster * cluster);
+}
+
+int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int split) {
+  const double tiles = std::max(1.0, std::min(max_tiles(p, block_m, block_n), planned_tiles(p, block_m, block_n)));
+  return persistent_grid(tiles * split, dev, split, p.layout == Layout::masked);
 }
 
 void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,

@@ -27,10 +27,15 @@ double max_tiles(const ProblemDesc& p, int block_m, int block_n);
 // operand rows (8 or 16; both even, for cluster pairs).
 int swizzle_for(int block_m, int block_n, int num_sms = 132);
 
-// CTAs to launch: the persistent grid, balanced over the waves the tiles need (as few CTAs as give
-// the same number of waves), a multiple of `cluster`; every SM for the masked layout, whose tile
-// count is device data.
-int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int cluster);
+// CTAs to launch for `units` of work (one per CTA at a time: a tile, or one K split of a tile):
+// the persistent grid, balanced over the waves the units need (as few CTAs as give the same number
+// of waves), a multiple of the `cluster` size; every SM for the masked layout, whose tile count is
+// device data.
+int persistent_grid(double units, const DeviceSpec& dev, int cluster, bool masked);
+
+// The grid of a family without multicast: the planned tiles (capped by the scheduler's bound),
+// `split` units each, in clusters of `split` CTAs.
+int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int split);
 
 // Experts' row counts vary around expected_m (routing imbalance): uniform over +-30%, the spread
 // the MoE suites draw. What both models assume of G > 1 experts whose sizes are device data.

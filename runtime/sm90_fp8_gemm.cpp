@@ -29,24 +29,28 @@ namespace sm90_fp8_gemm {
 namespace {
 
 constexpr int kMaxStages = 16;
+constexpr int kMaxSplit = 4;  // CTAs per split-K cluster (8 is the portable cluster limit)
 
 constexpr int align_up(int x, int a) { return (x + a - 1) / a * a; }
 
-// sizeof(sm90::Fp8SharedStorage<bm, bn, stages>), member by member (checked below).
-constexpr int storage_bytes(int bm, int bn, int stages) {
-  int at = bm * bn * 2;                                            // d
-  at = align_up(at, 1024) + stages * bm * sm90::kBlockK;           // a
-  at = align_up(at, 1024) + stages * bn * sm90::kBlockK;           // b
-  at = align_up(at, 128) + stages * (bm + sm90::kSfaPad) * 4;      // sfa
-  at = align_up(at, 8) + stages * 16;                              // full, empty
-  at = align_up(at, 8) + sm90::kTileRing * 16;                     // tile_full, tile_empty
-  at = align_up(at, 16) + sm90::kTileRing * 32;                    // tiles
-  return align_up(at, 1024);                                       // the struct's alignment
+// sizeof(sm90::Fp8SharedStorage<bm, bn, stages, split>), member by member (checked below).
+constexpr int storage_bytes(int bm, int bn, int stages, int split) {
+  int at = bm * bn * 2;                                                     // d
+  at = align_up(at, 1024) + stages * bm * sm90::kBlockK;                    // a
+  at = align_up(at, 1024) + stages * bn * sm90::kBlockK;                    // b
+  at = align_up(at, 128) + stages * (bm + sm90::kSfaPad) * 4;               // sfa
+  at = align_up(at, 16) + sm90::split_partial_floats(split, bm, bn) * 4;    // partials
+  at = align_up(at, 8) + stages * 16;                                       // full, empty
+  at = align_up(at, 8) + sm90::kTileRing * 16 + 16;                         // tile_*, split_*
+  at = align_up(at, 16) + sm90::kTileRing * 32;                             // tiles
+  return align_up(at, 1024);                                                // the struct's alignment
 }
-static_assert(storage_bytes(128, 128, 5) == sizeof(sm90::Fp8SharedStorage<128, 128, 5>));
-static_assert(storage_bytes(64, 112, 9) == sizeof(sm90::Fp8SharedStorage<64, 112, 9>));
-static_assert(storage_bytes(256, 96, 3) == sizeof(sm90::Fp8SharedStorage<256, 96, 3>));
-static_assert(storage_bytes(128, 144, 6) == sizeof(sm90::Fp8SharedStorage<128, 144, 6>));
+static_assert(storage_bytes(128, 128, 5, 1) == sizeof(sm90::Fp8SharedStorage<128, 128, 5>));
+static_assert(storage_bytes(64, 112, 9, 1) == sizeof(sm90::Fp8SharedStorage<64, 112, 9>));
+static_assert(storage_bytes(256, 96, 3, 1) == sizeof(sm90::Fp8SharedStorage<256, 96, 3>));
+static_assert(storage_bytes(128, 144, 6, 1) == sizeof(sm90::Fp8SharedStorage<128, 144, 6>));
+static_assert(storage_bytes(64, 64, 8, 4) == sizeof(sm90::Fp8SharedStorage<64, 64, 8, 4>));
+static_assert(storage_bytes(128, 96, 4, 2) == sizeof(sm90::Fp8SharedStorage<128, 96, 4, 2>));
 
 // Tile shapes the heuristics consider. BLOCK_N: every multiple of 16 up to 128, and the wider ones
 // whose tiles span at most two B scale blocks (144, 160, 192); 192 is the widest whose two
@@ -58,7 +62,7 @@ static_assert(storage_bytes(128, 144, 6) == sizeof(sm90::Fp8SharedStorage<128, 1
 constexpr int kBlockNs[] = {16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 192};
 
 struct Shape {
-  int block_m, block_n, cluster;
+  int block_m, block_n, cluster, split;
 };
 
 // Scheduler band width: the concurrently running tiles cover ~SWIZZLE_N column blocks and
@@ -75,17 +79,22 @@ const std::vector<Shape>& shapes() {
     for (int bm : {64, 128, 256})
       for (int bn : kBlockNs) {
         if (bm == 256 && bn > 128) continue;
-        v.push_back({bm, bn, 1});
-        v.push_back({bm, bn, 2});
+        v.push_back({bm, bn, 1, 1});
+        v.push_back({bm, bn, 2, 1});
       }
+    // Split-K (clusters of 2 or 4 CTAs on one tile): for shapes with fewer tiles than SMs, on the
+    // overlapped tiles that the small-M shapes pick.
+    for (int split : {2, 4})
+      for (int bm : {64, 128})
+        for (int bn : {32, 64, 96, 128}) v.push_back({bm, bn, 1, split});
     return v;
   }();
   return all;
 }
 
 TileConfig make_config(const Shape& s, int smem_optin) {
-  return {s.block_m, s.block_n, max_stages(s.block_m, s.block_n, smem_optin), s.cluster,
-          swizzle_for(s.block_m, s.block_n), overlap_fits(s.block_m, s.block_n) ? 1 : 0};
+  return {s.block_m, s.block_n, max_stages(s.block_m, s.block_n, smem_optin, s.split), s.cluster,
+          swizzle_for(s.block_m, s.block_n), overlap_fits(s.block_m, s.block_n) ? 1 : 0, s.split};
 }
 
 // ---- The performance model (estimate_cycles). Units: SM clock cycles at the ~1.75 GHz an H200
@@ -176,6 +185,14 @@ constexpr double kBRefetch = 0.24;
 // Not calibrated: CLUSTER=2 measured 1.3-1.8x slower than this (see choose_tile).
 constexpr double kClusterStart = 1000;
 
+// Split-K (bench/sweeps_sm90_*_split_h200.txt, session 3): per tile, the partials' round trip
+// through the cluster and their bytes, written into rank 0's shared memory and read back there;
+// and a K loop ~15% slower per stage than unsplit (measured, cause not found: with the exchange
+// compiled out, 64x64 split 2 still ran 4096x7168x16384 at 226 against 304 TFLOP/s unsplit).
+// Fitted by hand so that the choices match the sweep: split wins only where tiles are far fewer
+// than SMs (64x2112x7168, 128x2112x7168; BF16 also 128x4096x7168), by 2-16%.
+constexpr double kSplitFixed = 2000, kSplitBytesPerCycle = 64, kSplitStage = 1.15;
+
 // What the host can know of the tiles: their expected count, its variance (expert sizes are
 // device data), the rows per expert, and the experts with rows.
 struct TilePlan {
@@ -263,15 +280,18 @@ double consumer_stage(const TileConfig& c, double rows) {
 }  // namespace
 
 std::string to_string(const TileConfig& c) {
-  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},CLUSTER={},SWIZZLE_N={},OVERLAP={}", c.block_m, c.block_n,
-                     c.stages, c.cluster, c.swizzle_n, c.overlap);
+  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},CLUSTER={},SWIZZLE_N={},OVERLAP={}{}", c.block_m, c.block_n,
+                     c.stages, c.cluster, c.swizzle_n, c.overlap,
+                     c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : std::string());
 }
 
-int smem_bytes(int block_m, int block_n, int stages) { return storage_bytes(block_m, block_n, stages); }
+int smem_bytes(int block_m, int block_n, int stages, int split) {
+  return storage_bytes(block_m, block_n, stages, split);
+}
 
-int max_stages(int block_m, int block_n, int smem_optin) {
+int max_stages(int block_m, int block_n, int smem_optin, int split) {
   int s = kMaxStages;
-  while (s > 0 && storage_bytes(block_m, block_n, s) > smem_optin) --s;
+  while (s > 0 && storage_bytes(block_m, block_n, s, split) > smem_optin) --s;
   return s;
 }
 
@@ -287,6 +307,8 @@ std::span<const TileConfig> candidate_configs(Layout layout, int smem_optin) {
     dev.smem_per_block_optin = smem_optin;
     for (const Shape& s : shapes()) {
       const TileConfig c = make_config(s, smem_optin);
+      // A split-K tile whose partials leave fewer than 4 stages would starve its K loop.
+      if (c.split > 1 && c.stages < 4) continue;
       if (check_config(c, p, dev).empty()) it->second.push_back(c);
     }
   }
@@ -305,6 +327,12 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
     return "BLOCK_N too wide for BLOCK_M: the accumulators would not fit the consumers' registers";
   if (c.stages < 1 || c.stages > kMaxStages) return fmt::format("STAGES must be in [1, {}]", kMaxStages);
   if (c.cluster != 1 && c.cluster != 2) return "CLUSTER must be 1 or 2";
+  if (c.split < 1 || c.split > kMaxSplit) return fmt::format("SPLIT_K must be in [1, {}]", kMaxSplit);
+  if (c.split > 1 && c.cluster != 1) return "SPLIT_K > 1 needs CLUSTER=1 (the cluster holds the K splits)";
+  if (c.split > 1 && p.k > 0 && (p.k + sm90::kBlockK - 1) / sm90::kBlockK < c.split)
+    return fmt::format("SPLIT_K={} needs K >= {} (one 128-wide K block per split at least)", c.split,
+                       (c.split - 1) * sm90::kBlockK + 1);
+  if (c.split > dev.num_sms) return "SPLIT_K must not exceed the SMs";
   if (c.overlap != 0 && (c.overlap != 1 || !overlap_fits(c.block_m, c.block_n)))
     return "OVERLAP must be 0, or 1 with BLOCK_M <= 128 and BLOCK_N <= 128 (three accumulators)";
   if (c.swizzle_n < 1 || c.swizzle_n > 64 || (c.cluster == 2 && c.swizzle_n % 2 != 0))
@@ -314,7 +342,7 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (sm90::sfa_box_rows(p.layout, c.block_m) > 256)
     return "the contiguous_offsets layout needs BLOCK_M <= 128 (its A-scale box has 4 extra rows; TMA boxes stop at 256)";
   if (c.cluster == 2 && dev.num_sms < 2) return "CLUSTER=2 needs two SMs";
-  const int smem = storage_bytes(c.block_m, c.block_n, c.stages);
+  const int smem = storage_bytes(c.block_m, c.block_n, c.stages, c.split);
   if (smem > dev.smem_per_block_optin)
     return fmt::format("needs {} bytes of shared memory; {} allows {}", smem, dev.name, dev.smem_per_block_optin);
   return {};
@@ -334,9 +362,12 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
 double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
   const TilePlan plan = plan_tiles(c, p);
   const double tiles = std::max(1.0, plan.tiles), nb = std::ceil(double(p.n) / c.block_n);
-  const double grid = std::max(1.0, std::min<double>(grid_size(c, p, dev), std::ceil(tiles)));
-  const double per_cta = waves(TilePlan{tiles, plan.variance, plan.rows, plan.groups}, grid, nb);
-  const double num_kb = std::ceil(double(p.k) / sm90::kBlockK);
+  // Under split-K a CTA's unit is one split of a tile: `split` units per tile, with the largest
+  // share of the K blocks; the cluster's tiles run side by side (grid / split of them).
+  const double split = c.split, units = tiles * split;
+  const double grid = std::max(1.0, std::min<double>(grid_size(c, p, dev), std::ceil(units)));
+  const double per_cta = waves(TilePlan{units, plan.variance * split * split, plan.rows, plan.groups}, grid, nb * split);
+  const double num_kb = std::ceil(std::ceil(double(p.k) / sm90::kBlockK) / split);
   const double sms = std::max(1, dev.num_sms);
 
   const double a_bytes = (c.cluster == 2 ? c.block_m / 2.0 : c.block_m) * sm90::kBlockK;
@@ -347,8 +378,8 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   // The first-touch share of the stages (see kBFirst): m-blocks per expert against those the
   // window of running CTAs covers.
   const double m_blocks = tiles / nb, expert_m_blocks = std::max(1.0, m_blocks / plan.groups);
-  const double window_m_blocks = grid / std::min<double>(std::max(1, c.swizzle_n), nb);
-  const double first_touch = std::max({std::min(1.0, unique / (tiles * num_kb * stage_bytes)), 1 / per_cta,
+  const double window_m_blocks = grid / split / std::min<double>(std::max(1, c.swizzle_n), nb);
+  const double first_touch = std::max({std::min(1.0, unique / (units * num_kb * stage_bytes)), 1 / per_cta,
                                        kBFirst * std::min(1.0, window_m_blocks / expert_m_blocks)});
   const double latency = kLatencyHit + first_touch * kLatencyMiss * std::sqrt(grid / sms);
   const double consumers = consumer_stage(c, plan.rows) / (1 + kClockBoost * (1 - std::min(grid, sms) / sms));
@@ -358,24 +389,19 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   const int wgs = c.block_m == 64 ? 1 : 2;
   const double epilogue = kEpilogueFixed + c.block_m / wgs * c.block_n * 2.0 / kEpilogueBytesPerCycle +
                           (p.layout == Layout::contiguous_indices ? kIndicesPerTile : 0);
-  const double path = per_cta * (num_kb * stage + epilogue) + (c.cluster == 2 ? kClusterStart : 0);
+  // Split-K: rank 0 waits for the peers' partials (written into its shared memory) and reads them.
+  const double exchange = c.split > 1 ? kSplitFixed + (split - 1) * c.block_m * c.block_n * 4 / kSplitBytesPerCycle : 0;
+  const double path = per_cta * (num_kb * stage * (c.split > 1 ? kSplitStage : 1) + epilogue + exchange) +
+                      (c.cluster == 2 ? kClusterStart : 0);
   const double refetch = kBRefetch * std::max(0.0, m_blocks - plan.groups) * p.n * double(p.k);
   const double hbm = (unique + refetch + valid_rows * p.n * 2) / kHbmBytesPerCycle;
   return kKernelFixed + std::sqrt(path * path + hbm * hbm);
 }
 
 int grid_size(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
-  const int sms = std::max(c.cluster, dev.num_sms / c.cluster * c.cluster);
-  // Masked: the tile count depends on masked_m (device data), so every SM takes part.
-  if (p.layout == Layout::masked) return sms;
+  // Work per CTA: a tile, or under split-K one split of a tile (the cluster takes the tile).
   const double tiles = std::max(1.0, std::min(max_tiles(c, p), std::max(1.0, plan_tiles(c, p).tiles)));
-  if (tiles >= sms) {
-    // As few CTAs as give the same number of waves: each gets a larger share of the L2 bandwidth.
-    const double waves = std::ceil(tiles / sms);
-    const int need = static_cast<int>(std::ceil(tiles / waves));
-    return std::min(sms, (need + c.cluster - 1) / c.cluster * c.cluster);
-  }
-  return std::max(c.cluster, static_cast<int>(std::ceil(tiles) + c.cluster - 1) / c.cluster * c.cluster);
+  return sm90_common::persistent_grid(tiles * c.split, dev, c.cluster * c.split, p.layout == Layout::masked);
 }
 
 TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
@@ -435,17 +461,17 @@ namespace {
 using sm90_fp8_gemm::TileConfig;
 
 // KernelConfig::v fields of this family.
-enum Field { kLayout, kBM, kBN, kStages, kCluster, kSwizzle, kNoPromotion, kOverlap };
+enum Field { kLayout, kBM, kBN, kStages, kCluster, kSwizzle, kNoPromotion, kOverlap, kSplit };
 
 TileConfig tile_of(const KernelConfig& c) {
-  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kCluster], c.v[kSwizzle], c.v[kOverlap]};
+  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kCluster], c.v[kSwizzle], c.v[kOverlap], c.v[kSplit]};
 }
 
 // Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, and a
-// new tile shape without STAGES gets the deepest pipeline that fits (without OVERLAP, the
+// new tile shape without STAGES gets the deepest pipeline that fits (a config without SPLIT_K, none) (without OVERLAP, the
 // overlapped loop where it fits).
 TileConfig apply_forced(TileConfig t, const char* forced, const DeviceSpec& dev) {
-  bool stages_given = false, overlap_given = false;
+  bool stages_given = false, overlap_given = false, split_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {
     if (name == "OVERLAP") {
       if (value != 0 && value != 1) return false;
@@ -458,10 +484,12 @@ TileConfig apply_forced(TileConfig t, const char* forced, const DeviceSpec& dev)
     else if (name == "STAGES") t.stages = value, stages_given = true;
     else if (name == "CLUSTER") t.cluster = value;
     else if (name == "SWIZZLE_N") t.swizzle_n = value;
+    else if (name == "SPLIT_K") t.split = value, split_given = true;
     else return false;
     return true;
   });
-  if (!stages_given) t.stages = sm90_fp8_gemm::max_stages(t.block_m, t.block_n, dev.smem_per_block_optin);
+  if (!split_given) t.split = 1;  // a forced config without SPLIT_K is unsplit
+  if (!stages_given) t.stages = sm90_fp8_gemm::max_stages(t.block_m, t.block_n, dev.smem_per_block_optin, t.split);
   if (!overlap_given) t.overlap = sm90_fp8_gemm::overlap_fits(t.block_m, t.block_n) ? 1 : 0;
   return t;
 }
@@ -504,6 +532,7 @@ class Sm90Fp8Family final : public KernelFamily {
     c.v[kNoPromotion] = opts.fp8_no_promotion;
     // The no-promotion test loop keeps one accumulator in the tensor core: no overlap there.
     c.v[kOverlap] = opts.fp8_no_promotion ? 0 : t.overlap;
+    c.v[kSplit] = opts.fp8_no_promotion ? 1 : t.split;
     return c;
   }
 
@@ -521,13 +550,14 @@ class Sm90Fp8Family final : public KernelFamily {
         .add("CLUSTER", c.v[kCluster])
         .add("SWIZZLE_N", c.v[kSwizzle])
         .add("NO_PROMOTION", c.v[kNoPromotion] != 0)
-        .add("OVERLAP", c.v[kOverlap] != 0);
+        .add("OVERLAP", c.v[kOverlap] != 0)
+        .add("SPLIT", c.v[kSplit]);
     return render_instantiation("jit/sm90/fp8_gemm.cuh", "jit::sm90::fp8_gemm_kernel",
                                 "const __grid_constant__ jit::sm90::Fp8GemmParams", args);
   }
 
   unsigned dynamic_smem(const KernelConfig& c) const override {
-    return static_cast<unsigned>(sm90_fp8_gemm::smem_bytes(c.v[kBM], c.v[kBN], c.v[kStages]));
+    return static_cast<unsigned>(sm90_fp8_gemm::smem_bytes(c.v[kBM], c.v[kBN], c.v[kStages], c.v[kSplit]));
   }
 
   void launch(CUfunction fn, const KernelConfig& c, const GroupedGemmArgs& g, const DeviceSpec& dev,
@@ -549,8 +579,9 @@ class Sm90Fp8Family final : public KernelFamily {
     LaunchDims d;
     d.grid[0] = static_cast<unsigned>(sm90_fp8_gemm::grid_size(t, jit::describe(g), dev));
     d.block[0] = static_cast<unsigned>(sm90::fp8_threads(t.block_m));
-    d.cluster[0] = static_cast<unsigned>(t.cluster);
+    d.cluster[0] = static_cast<unsigned>(t.cluster * t.split);
     d.smem = dynamic_smem(c);
+    cap_grid_to_resident_clusters(fn, d);
     memo.launch(fn, c, g, d, p, stream, "sm90 fp8 gemm");
   }
 };

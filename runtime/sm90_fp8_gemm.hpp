@@ -12,13 +12,15 @@
 namespace jit::detail::sm90_fp8_gemm {
 
 // The template constants of one kernel besides the layout. The printable form is also the
-// forced-config syntax: "BLOCK_M=128,BLOCK_N=112,STAGES=6,CLUSTER=2,SWIZZLE_N=8,OVERLAP=1".
+// forced-config syntax: "BLOCK_M=128,BLOCK_N=112,STAGES=6,CLUSTER=2,SWIZZLE_N=8,OVERLAP=1" (and
+// ",SPLIT_K=n" when split > 1).
 struct TileConfig {
   int block_m = 0, block_n = 0;
   int stages = 0;
   int cluster = 1;     // 2: a 2-CTA cluster that multicasts shared A tiles
   int swizzle_n = 8;   // scheduler band width in N blocks (L2 reuse); even, for cluster pairs
   int overlap = 0;     // 1: the next stage's wgmma run while a stage is promoted (overlap_fits)
+  int split = 1;       // > 1: split-K over a cluster of `split` CTAs (sm90/split_k.cuh)
   bool operator==(const TileConfig&) const = default;
 };
 
@@ -30,8 +32,8 @@ constexpr bool overlap_fits(int block_m, int block_n) { return block_m <= 128 &&
 
 // The deepest pipeline that fits `smem_bytes` of shared memory (capped; 0 if none fits), and the
 // dynamic shared memory of a config (the kernel's own sizeof).
-int max_stages(int block_m, int block_n, int smem_bytes);
-int smem_bytes(int block_m, int block_n, int stages);
+int max_stages(int block_m, int block_n, int smem_bytes, int split = 1);
+int smem_bytes(int block_m, int block_n, int stages, int split = 1);
 
 // Every config the heuristics may choose for `layout` on a device with `smem_optin` bytes of
 // shared memory per block (default: the H100/H200's 227 KB).

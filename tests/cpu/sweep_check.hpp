@@ -1,7 +1,8 @@
 // Shared by the SM90 heuristics tests: pins a family's tile choice and run-time model to an H200
 // tile sweep (bench/sweeps_*.txt, written by tools/sweep: "<suite> <BMxBN> [i/n] <shape> sm90 <us>
-// us <TFLOP/s> TFLOP/s ok" per forced tile and shape; lines of forced variants, "BMxBN,FIELD=v",
-// and configs a layout rejects, "error: ...", do not match and are skipped). For every shape of
+// us <TFLOP/s> TFLOP/s ok" per forced tile and shape; split-K lines, "BMxBN,SPLIT_K=n", are tiles
+// of their own; lines of other forced variants, "BMxBN,FIELD=v", and configs a layout rejects,
+// "error: ...", do not match and are skipped). For every shape of
 // the deepgemm-dense, moe-contiguous and moe-masked suites the chosen tile must have been measured
 // and be within 5% of the fastest (draw_bound for the shapes whose best tile depends on the random
 // expert sizes), and every measured run time is compared with the model's estimate.
@@ -37,9 +38,11 @@ struct SweepResult {
   double geomean = 0, rms = 0;  // chosen / best TFLOP/s; log error of the estimates
 };
 
-// choose(p) returns the chosen tile as {"BMxBN", printable config} (and may CHECK more of it);
-// estimate(bm, bn, p) the model's cycles for the sweep's default config of that tile, compared
-// with the run time at 1755 cycles per us (the clock the models are fitted in).
+// choose(p) returns the chosen tile as {"BMxBN" or "BMxBN,SPLIT_K=n", printable config} (and may
+// CHECK more of it); estimate(bm, bn, p) the model's cycles for the sweep's default config of an
+// unsplit tile, compared with the run time at 1755 cycles per us (the clock the models are fitted
+// in). Split-K lines take part in the choice (the chosen tile must be within 5% of the best of all
+// lines), not in the RMS: the models only have to rank them, which the choice check pins.
 template <class Choose, class Estimate>
 SweepResult check_against_sweep(const SweepCheck& s, const Choose& choose, const Estimate& estimate) {
   const std::string path = std::string(JITGEMM_SOURCE_DIR) + "/bench/" + s.file;
@@ -47,7 +50,8 @@ SweepResult check_against_sweep(const SweepCheck& s, const Choose& choose, const
   REQUIRE_MESSAGE(in.good(), path);
   // (suite, shape label) -> "BMxBN" -> (us, TFLOP/s).
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::pair<double, double>>> measured;
-  static const std::regex line_re(R"(^(\S+)\s+(\d+x\d+)\s+\[\d+/\d+\]\s+(.*?)\s+sm90\s+([\d.]+) us\s+([\d.]+) TFLOP/s ok)");
+  static const std::regex line_re(
+      R"(^(\S+)\s+(\d+x\d+(?:,SPLIT_K=\d+)?)\s+\[\d+/\d+\]\s+(.*?)\s+sm90\s+([\d.]+) us\s+([\d.]+) TFLOP/s ok)");
   int lines = 0;
   for (std::string line; std::getline(in, line);) {
     std::smatch m;
@@ -74,6 +78,7 @@ SweepResult check_against_sweep(const SweepCheck& s, const Choose& choose, const
       std::string best_tile;
       for (const auto& [t, run] : it->second) {
         if (run.second > best) best = run.second, best_tile = t;
+        if (t.find("SPLIT_K") != std::string::npos) continue;
         int bm = 0, bn = 0;
         REQUIRE(std::sscanf(t.c_str(), "%dx%d", &bm, &bn) == 2);
         const double err = std::log(estimate(bm, bn, p) / (run.first * 1755.0));

@@ -110,9 +110,12 @@ TEST_CASE("the candidate list is sane") {
   for (Layout l : kLayouts)
     for (DType d : kOutputs) {
       const auto cands = bf16::candidate_configs(l, d);
-      // The 21 tile shapes the model is calibrated on (bench/sweeps_sm90_bf16_h200.txt), less the
-      // four BLOCK_M = 256 ones where m_indices experts are aligned to 128 rows.
-      CHECK(cands.size() == (l == Layout::contiguous_indices ? 17u : 21u));
+      // The 21 unsplit tile shapes the model is calibrated on (bench/sweeps_sm90_bf16_split_h200.txt),
+      // less the four BLOCK_M = 256 ones where m_indices experts are aligned to 128 rows; and the
+      // split-K ones that keep at least 4 stages (2-way: 64x64 .. 128x128; 4-way: the smaller ones).
+      const auto split = std::count_if(cands.begin(), cands.end(), [](const TileConfig& c) { return c.split > 1; });
+      CHECK(cands.size() - split == (l == Layout::contiguous_indices ? 17u : 21u));
+      CHECK(split >= 6);
       for (const TileConfig& c : cands) {
         INFO(layout_name(l) << " " << dtype_name(d) << " " << bf16::to_string(c));
         CHECK(bf16::check_config(c, problem(l, DType::bf16, d), shared().dev).empty());
@@ -235,14 +238,14 @@ TEST_CASE("heuristics: big tiles for big shapes, small ones where M is small") {
   ProblemDesc decode = problem(Layout::masked, DType::bf16, DType::bf16, 32, 4096, 7168, 64);
   decode.expected_m = 4;
   CHECK(bf16::choose_tile(decode, dev).block_m == 64);
-  // The grid is persistent: never more CTAs than SMs, nor than tiles.
+  // The grid is persistent: never more CTAs than SMs, nor than tiles times their K splits.
   CHECK(bf16::grid_size(big, big_p, dev) <= 132);
-  CHECK(bf16::grid_size(small, small_p, dev) <= (2112 + small.block_n - 1) / small.block_n);
+  CHECK(bf16::grid_size(small, small_p, dev) <= (2112 + small.block_n - 1) / small.block_n * small.split);
 }
 
-// The heuristics against the H200 sweep (bench/sweeps_sm90_bf16_h200.txt: the deepgemm-dense,
-// moe-contiguous and moe-masked shapes under every candidate tile, deepest pipeline each, bf16 in
-// and out, "<suite> <BMxBN> [i/n] <shape> sm90 <us> us <TFLOP/s> TFLOP/s ok"): for each shape the
+// The heuristics against the H200 sweep (bench/sweeps_sm90_bf16_split_h200.txt, session 3: the
+// deepgemm-dense, moe-contiguous and moe-masked shapes under every candidate tile, the split-K ones
+// included, deepest pipeline each, bf16 in and out; bench/sweeps_sm90_bf16_h200.txt is session 2's, "<suite> <BMxBN> [i/n] <shape> sm90 <us> us <TFLOP/s> TFLOP/s ok"): for each shape the
 // tile the heuristics choose must have been measured, and within 5% of the fastest; and
 // estimate_cycles must track every measured run time (cycles at the 1755 per us the model is fitted
 // in). This pins the model to the measurements.
@@ -252,13 +255,14 @@ TEST_CASE("the heuristics choose the fastest measured tile of the H200 sweep") {
   // model (knowing only the total, 1203) expects 10 or 11 (p = 0.61 / 0.39), so 128 x 160 -- 26
   // n-blocks, two waves of 132 CTAs for 10 blocks, three for 11 -- measured fastest, while the
   // model rightly prefers the 128 x 176 that takes two waves either way: 0.92x of it.
-  SweepCheck s{"sweeps_sm90_bf16_h200.txt", "bf16", 600, {{"moe-masked", "2x512 4096x7168"}}, 0.90};
+  SweepCheck s{"sweeps_sm90_bf16_split_h200.txt", "bf16", 780, {{"moe-masked", "2x512 4096x7168"}}, 0.90};
   const DeviceSpec dev = flagship_device("sm_90a");  // the H200's 132 SMs and 227 KB
   const SweepResult r = check_against_sweep(
       s,
       [&](const ProblemDesc& p) {
         const TileConfig c = bf16::choose_tile(p, dev);
-        return std::pair{fmt::format("{}x{}", c.block_m, c.block_n), bf16::to_string(c)};
+        const std::string split = c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : "";
+        return std::pair{fmt::format("{}x{}{}", c.block_m, c.block_n, split), bf16::to_string(c)};
       },
       [&](int bm, int bn, const ProblemDesc& p) {
         const TileConfig mc{bm, bn, bf16::max_stages(bm, bn, p.d, dev.smem_per_block_optin),
@@ -280,7 +284,7 @@ TEST_CASE("forced configs are checked") {
   };
   for (const char* bad : {"BLOCK_N=8", "BLOCK_N=264", "BLOCK_N=120", "BLOCK_M=96", "BLOCK_M=256,BLOCK_N=144",
                           "STAGES=1", "BLOCK_M=128,BLOCK_N=256,STAGES=4", "CLUSTER=2", "SWIZZLE_N=65", "NOPE=1",
-                          "BLOCK_M"}) {
+                          "BLOCK_M", "SPLIT_K=5", "SPLIT_K=0", "BLOCK_M=128,BLOCK_N=256,SPLIT_K=2"}) {
     INFO(bad);
     const PrecompileResult r = forced(Layout::dense, bad);
     CHECK(r.status == PrecompileResult::Status::failed);

@@ -188,7 +188,8 @@ TEST_CASE("forced configs are checked") {
     return shared().rt.precompile(fp8_problem(l), shared().dev, o);
   };
   for (const char* bad : {"BLOCK_N=176", "BLOCK_N=208", "BLOCK_M=96", "BLOCK_M=256,BLOCK_N=144", "CLUSTER=3",
-                          "BLOCK_M=128,BLOCK_N=128,STAGES=9", "CLUSTER=2,SWIZZLE_N=7", "NOPE=1", "BLOCK_M"}) {
+                          "BLOCK_M=128,BLOCK_N=128,STAGES=9", "CLUSTER=2,SWIZZLE_N=7", "NOPE=1", "BLOCK_M",
+                          "SPLIT_K=5", "SPLIT_K=0", "CLUSTER=2,SPLIT_K=2", "BLOCK_M=128,BLOCK_N=128,SPLIT_K=4,STAGES=6"}) {
     INFO(bad);
     const PrecompileResult r = forced(Layout::dense, bad);
     CHECK(r.status == PrecompileResult::Status::failed);
@@ -197,6 +198,11 @@ TEST_CASE("forced configs are checked") {
   const PrecompileResult r = forced(Layout::contiguous_indices, "BLOCK_M=256,BLOCK_N=128");
   CHECK(r.status == PrecompileResult::Status::failed);
   CHECK(r.error.find("expert alignment") != std::string::npos);
+  // Split-K needs a K block per split: K = 384 is 3 blocks.
+  o.config = "BLOCK_M=64,BLOCK_N=64,SPLIT_K=4";
+  const PrecompileResult short_k = shared().rt.precompile(fp8_problem(Layout::dense, 64, 2112, 384), shared().dev, o);
+  CHECK(short_k.status == PrecompileResult::Status::failed);
+  CHECK(short_k.error.find("needs K >= 385") != std::string::npos);
   // A partial config keeps the other fields and fills STAGES.
   const PrecompileResult ok = forced(Layout::dense, "BLOCK_M=128,BLOCK_N=112,CLUSTER=2");
   INFO(ok.error);
@@ -256,7 +262,8 @@ TEST_CASE("transpose_a_scales rejects bad arguments before touching the GPU") {
   CHECK(a_scales_ld(8) == 8);
 }
 
-// The heuristics against the H200 sweep (bench/sweeps_sm90_fp8_overlap_h200.txt: every PEERS.md
+// The heuristics against the H200 sweep (bench/sweeps_sm90_fp8_split_h200.txt, session 3, with
+// the split-K tiles; bench/sweeps_sm90_fp8_overlap_h200.txt is session 2's: every PEERS.md
 // shape under 20 CLUSTER=1 tiles -- 64x16 to 128x128 with the overlapped K loop, the wider and
 // taller ones with the plain loop -- deepest pipeline each, "<suite> <BMxBN> [i/n] <shape> sm90 <us>
 // us <TFLOP/s> TFLOP/s ok"; lines whose tile carries ",OVERLAP=0" or ",CLUSTER=2" are forced
@@ -268,7 +275,7 @@ TEST_CASE("the heuristics choose the fastest measured tile of the H200 sweep") {
   // Every shape, the masked ones included: with the overlapped loop 128x128 is the fastest tile
   // of 2x512 and 4x256 4096x7168 (871 and 691 TFLOP/s; 128x160, which used to win there on
   // some expert-size draws, measures 823 and 672), so no shape needs a looser bound.
-  const SweepCheck s{"sweeps_sm90_fp8_overlap_h200.txt", "fp8", 550, {}};
+  const SweepCheck s{"sweeps_sm90_fp8_split_h200.txt", "fp8", 950, {}};
   const DeviceSpec dev = flagship_device("sm_90a");  // the H200's 132 SMs and 227 KB
   const SweepResult r = check_against_sweep(
       s,
@@ -276,7 +283,8 @@ TEST_CASE("the heuristics choose the fastest measured tile of the H200 sweep") {
         const TileConfig c = fp8::choose_tile(p, dev);
         CHECK(c.cluster == 1);
         CHECK(c.overlap == (fp8::overlap_fits(c.block_m, c.block_n) ? 1 : 0));
-        return std::pair{fmt::format("{}x{}", c.block_m, c.block_n), fp8::to_string(c)};
+        const std::string split = c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : "";
+        return std::pair{fmt::format("{}x{}{}", c.block_m, c.block_n, split), fp8::to_string(c)};
       },
       [&](int bm, int bn, const ProblemDesc& p) {
         // The sweep's default config of the tile: deepest pipeline, the overlapped loop where it fits.

@@ -90,10 +90,11 @@ void check_suite_shape(const char* suite, std::size_t index, const char* recipe 
 }
 
 // CUDA-graph replays of one grouped call while the device-side counts change.
-void check_graph_replays(const ProblemSpec& spec, const std::vector<std::vector<int>>& counts) {
+void check_graph_replays(const ProblemSpec& spec, const std::vector<std::vector<int>>& counts,
+                         const char* config = nullptr) {
   if (!hopper()) return;
-  test::check_graph_replays(rt(), spec, counts, kTolerance, [](const GpuProblem& p, CUstream s) {
-    rt().grouped_gemm(p.grouped_args(), s, sm90());
+  test::check_graph_replays(rt(), spec, counts, kTolerance, [config](const GpuProblem& p, CUstream s) {
+    rt().grouped_gemm(p.grouped_args(), s, sm90(config));
   });
 }
 
@@ -228,7 +229,8 @@ GPU_CASE("sm90 bf16 every candidate config once, layouts in turn, on an odd shap
   // cannot do m_indices), C on every other one, an fp32 D on every third.
   std::vector<std::pair<ProblemSpec, std::string>> runs;
   int turn = 0;
-  for (const bf16::TileConfig& c : bf16::candidate_configs(Layout::dense, DType::bf16, dev.smem_per_block_optin)) {
+  const auto candidates = bf16::candidate_configs(Layout::dense, DType::bf16, dev.smem_per_block_optin);
+  for (const bf16::TileConfig& c : candidates) {
     for (int j = 0; j < 4; ++j) {
       const auto& [layout, rows] = layouts[(turn + j) % 4];
       ProblemSpec spec = spec_of(layout, rows, 392, 328, turn % 5 == 4 ? DType::fp16 : DType::bf16,
@@ -258,7 +260,41 @@ GPU_CASE("sm90 bf16 every candidate config once, layouts in turn, on an odd shap
     check_problem(p, s, config.c_str());
   }
   MESSAGE("candidate configs tested: " << runs.size());
-  CHECK(runs.size() >= 25);
+  CHECK(runs.size() == candidates.size());  // every candidate found a layout it runs
+}
+
+// Split-K (rank 0 of a cluster sums the CTAs' partials, then adds C): every layout, the fp32 and
+// 16-bit epilogues, C, K tails and splits that do not divide the K blocks; sanitizer-sized.
+GPU_CASE("sm90 bf16 sanitizer split-K dense") {
+  check_spec(spec_of(Layout::dense, {200}, 264, 1000), "BLOCK_M=64,BLOCK_N=64,SPLIT_K=4");
+}
+GPU_CASE("sm90 bf16 sanitizer split-K contiguous_indices") {
+  ProblemSpec s = spec_of(Layout::contiguous_indices, {70, 0, 130}, 264, 400, DType::bf16, DType::fp32);
+  s.with_c = true;
+  check_spec(s, "BLOCK_M=128,BLOCK_N=128,SPLIT_K=2");
+}
+GPU_CASE("sm90 bf16 sanitizer split-K contiguous_offsets") {
+  ProblemSpec s = spec_of(Layout::contiguous_offsets, {70, 0, 130}, 264, 400, DType::fp16, DType::fp16);
+  s.with_c = true;
+  s.c = DType::fp16;
+  check_spec(s, "BLOCK_M=64,BLOCK_N=128,SPLIT_K=3");
+}
+GPU_CASE("sm90 bf16 sanitizer split-K masked") {
+  ProblemSpec s = spec_of(Layout::masked, {70, 0, 130}, 264, 1000, DType::bf16, DType::bf16);
+  s.max_m = 160;
+  check_spec(s, "BLOCK_M=256,BLOCK_N=64,SPLIT_K=2");
+}
+GPU_CASE("sm90 bf16 split-K on the small-M PEERS shapes") {
+  for (const char* config : {"BLOCK_M=64,BLOCK_N=64,SPLIT_K=4", "BLOCK_M=128,BLOCK_N=128,SPLIT_K=2"}) {
+    check_spec(spec_of(Layout::dense, {64}, 2112, 7168), config);
+    check_spec(spec_of(Layout::dense, {128}, 4096, 7168, DType::bf16, DType::bf16, 11), config);
+  }
+}
+GPU_CASE("sm90 bf16 split-K CUDA graph: replay while masked_m changes") {
+  ProblemSpec spec = spec_of(Layout::masked, {100, 20, 300, 0}, 392, 1040);
+  spec.max_m = 320;
+  check_graph_replays(spec, {{100, 20, 300, 0}, {320, 0, 1, 17}, {0, 0, 0, 0}, {-5, 1000, 7, 129}},
+                      "BLOCK_M=64,BLOCK_N=64,SPLIT_K=2");
 }
 
 GPU_CASE("sm90 bf16 CUDA graph: replay while masked_m changes") {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bench/suite.hpp"
+#include "runtime/launcher.hpp"
 #include "runtime/sm90_fp8_gemm.hpp"
 #include "testing/problem.hpp"
 #include "gemm_cases.hpp"
@@ -155,6 +156,40 @@ GPU_CASE("sm90 fp8 sanitizer small masked") {
   s.max_m = 160;
   check_spec(s);
 }
+// Split-K (the CTAs of a cluster share a tile's K blocks; rank 0 sums the partials from
+// distributed shared memory): every layout, K tails (400, 1040), 3- and 4-way splits that do not
+// divide the K blocks, the 1- and 2-warpgroup consumers; small enough for the sanitizers.
+GPU_CASE("sm90 fp8 sanitizer split-K dense") {
+  check_spec(fp8_spec(Layout::dense, {200}, 264, 1040), "BLOCK_M=64,BLOCK_N=64,SPLIT_K=4");
+}
+GPU_CASE("sm90 fp8 sanitizer split-K contiguous_indices") {
+  check_spec(fp8_spec(Layout::contiguous_indices, {70, 0, 130}, 264, 400), "BLOCK_M=128,BLOCK_N=96,SPLIT_K=2");
+}
+GPU_CASE("sm90 fp8 sanitizer split-K contiguous_offsets") {
+  check_spec(fp8_spec(Layout::contiguous_offsets, {70, 0, 130}, 264, 400), "BLOCK_M=64,BLOCK_N=32,SPLIT_K=3");
+}
+GPU_CASE("sm90 fp8 sanitizer split-K masked") {
+  ProblemSpec s = fp8_spec(Layout::masked, {70, 0, 130}, 264, 1040);
+  s.max_m = 160;
+  check_spec(s, "BLOCK_M=128,BLOCK_N=64,SPLIT_K=4");
+}
+GPU_CASE("sm90 fp8 split-K on the small-M PEERS shapes") {
+  for (const char* config : {"BLOCK_M=64,BLOCK_N=64,SPLIT_K=4", "BLOCK_M=128,BLOCK_N=64,SPLIT_K=2",
+                             "BLOCK_M=64,BLOCK_N=128,SPLIT_K=2,OVERLAP=0"}) {
+    check_spec(fp8_spec(Layout::dense, {64}, 2112, 7168), config);
+    check_spec(fp8_spec(Layout::dense, {128}, 4096, 7168, 11), config);
+  }
+}
+GPU_CASE("sm90 fp8 split-K CUDA graph: replay while masked_m changes") {
+  REQUIRE_HOPPER();
+  ProblemSpec spec = fp8_spec(Layout::masked, {100, 20, 300, 0}, 392, 1040);
+  spec.max_m = 320;
+  test::check_graph_replays(rt(), spec, {{100, 20, 300, 0}, {320, 0, 1, 17}, {0, 0, 0, 0}, {-5, 1000, 7, 129}},
+                            kTolerance, [](const GpuProblem& p, CUstream st) {
+                              run_fp8(p, st, fp8_options("BLOCK_M=64,BLOCK_N=64,SPLIT_K=2"));
+                            });
+}
+
 GPU_CASE("sm90 fp8 small multicast") { check_spec(fp8_spec(Layout::dense, {777}, 1000, 400), "BLOCK_M=128,BLOCK_N=64,CLUSTER=2"); }
 
 GPU_CASE("sm90 fp8 every candidate config, every layout, on a mid-size shape") {
@@ -266,6 +301,36 @@ GPU_CASE("transpose_a_scales: row-major to M-major, padded, on the GPU") {
         }
     INFO(rows << " x " << k << " x " << groups);
     CHECK(bad == 0);
+  }
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("test_sm90_clusters") {
+
+// How many clusters of 1, 2 and 4 CTAs with a GEMM's shared memory the device holds at once (what
+// the split-K grids are capped at, cap_grid_to_resident_clusters): a whole GPC holds whole
+// clusters only, so 132 SMs need not hold 66 pairs or 33 quads.
+GPU_CASE("sm90 co-resident clusters for split-K grids") {
+  REQUIRE_HOPPER();
+  testing::Stream s;
+  for (unsigned smem : {100u << 10, 200u << 10, 227u << 10}) {
+    // One kernel per size: a loaded function keeps the dynamic shared memory it was loaded with.
+    const std::string name = fmt::format("cluster_probe_{}", smem >> 10);
+    const CUfunction fn = rt().load_kernel(
+        s, fmt::format("__global__ void {}(int* p) {{ if (p) p[threadIdx.x] = 1; }}\n", name), name, smem);
+    for (unsigned cs : {1u, 2u, 4u}) {
+      detail::LaunchDims d;
+      d.grid[0] = 132 / cs * cs;
+      d.block[0] = 384;
+      d.cluster[0] = cs;
+      d.smem = smem;
+      const int resident = detail::cap_grid_to_resident_clusters(fn, d);
+      MESSAGE("smem " << (smem >> 10) << " KB, clusters of " << cs << ": driver says " << resident
+                      << " co-resident, grid " << d.grid[0] << " CTAs");
+      CHECK(d.grid[0] >= cs);
+      CHECK(d.grid[0] % cs == 0);
+    }
   }
 }
 

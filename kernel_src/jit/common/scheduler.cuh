@@ -37,9 +37,12 @@ class TileScheduler {
 
  public:
   // m: total rows (dense, contiguous) or max_m (masked). groups: m_indices, offsets or masked_m.
-  __device__ TileScheduler(int m, int n, int num_groups, const int* groups)
+  // This CTA takes tiles first, first + stride, ... (by default its blockIdx.x in steps of the grid;
+  // the CTAs of an SM90 split-K cluster share one sequence: first = cluster, stride = clusters).
+  __device__ TileScheduler(int m, int n, int num_groups, const int* groups, int first = blockIdx.x,
+                           int stride = gridDim.x)
       : m_(m), num_groups_(num_groups), groups_(groups), n_blocks_((n + BLOCK_N - 1) / BLOCK_N),
-        next_tile_(blockIdx.x) {
+        stride_(stride), next_tile_(first) {
     if constexpr (L == Layout::dense || L == Layout::contiguous_indices) {
       group_rows_ = m;
       group_tiles_ = ((m + BLOCK_M - 1) / BLOCK_M) * n_blocks_;
@@ -54,7 +57,7 @@ class TileScheduler {
       const int tile = next_tile_;
       if constexpr (L == Layout::dense || L == Layout::contiguous_indices) {
         if (tile >= group_tiles_) return false;
-        next_tile_ += gridDim.x;
+        next_tile_ += stride_;
         place(tile, t);
         t.group = 0;
         t.row0 = t.m_block * BLOCK_M;
@@ -72,7 +75,7 @@ class TileScheduler {
           if (group_ + 1 >= num_groups_) return false;
           load_group(group_ + 1, tiles_before_ + group_tiles_);
         }
-        next_tile_ += gridDim.x;
+        next_tile_ += stride_;
         place(tile - tiles_before_, t);
         t.group = group_;
         t.row0 = group_row0_ + t.m_block * BLOCK_M;
@@ -145,6 +148,7 @@ class TileScheduler {
   int m_, num_groups_;
   const int* groups_;
   int n_blocks_;
+  int stride_;
   int next_tile_;
   int group_ = 0, tiles_before_ = 0, group_tiles_ = 0;
   int group_row0_ = 0, group_rows_ = 0, group_end_ = 0;

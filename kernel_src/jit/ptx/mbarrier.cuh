@@ -53,6 +53,14 @@ __device__ __forceinline__ void mbarrier_arrive_cluster(u32 bar, u32 rank) {
       "}\n" :: "r"(bar), "r"(rank) : "memory");
 }
 
+// mbarrier.arrive.release.cluster on a barrier already mapped into the cluster window (mapa):
+// this thread's earlier writes -- its st.shared::cluster to the barrier's CTA included -- are
+// visible to whoever acquires the phase at cluster scope (mbarrier_wait_acquire_cluster). For the
+// split-K exchange, once per tile: the per-stage arrives keep the cheaper CTA-scope form above.
+__device__ __forceinline__ void mbarrier_arrive_release_cluster(u32 remote_bar) {
+  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" :: "r"(remote_bar) : "memory");
+}
+
 // mbarrier.try_wait.parity: true once the phase of parity `phase` has completed. try_wait (not
 // test_wait) lets the hardware suspend the thread for a while instead of spinning hot.
 __device__ __forceinline__ bool mbarrier_try_wait(u32 bar, u32 phase) {
@@ -70,6 +78,20 @@ __device__ __forceinline__ bool mbarrier_try_wait(u32 bar, u32 phase) {
 // the phase guarded -- TMA bytes, or plain stores released by the arrivals -- is visible after.
 __device__ __forceinline__ void mbarrier_wait(u32 bar, u32 phase) {
   while (!mbarrier_try_wait(bar, phase)) {
+  }
+}
+
+// Blocks until the phase of parity `phase` has completed, with cluster-scope acquire: what the
+// arrivals released (mbarrier_arrive_release_cluster), from any CTA of the cluster, is visible after.
+__device__ __forceinline__ void mbarrier_wait_acquire_cluster(u32 bar, u32 phase) {
+  u32 done = 0;
+  while (!done) {
+    asm volatile(
+        "{\n"
+        ".reg .pred p;\n"
+        "mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2;\n"
+        "selp.u32 %0, 1, 0, p;\n"
+        "}\n" : "=r"(done) : "r"(bar), "r"(phase) : "memory");
   }
 }
 

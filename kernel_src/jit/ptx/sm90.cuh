@@ -165,6 +165,16 @@ __device__ __forceinline__ void ld_shared_v4(u32 addr, u32 (&v)[4]) {
                : "=r"(v[0]), "=r"(v[1]), "=r"(v[2]), "=r"(v[3]) : "r"(addr) : "memory");
 }
 
+__device__ __forceinline__ void ld_shared_v2_f32(u32 addr, float& a, float& b) {
+  asm volatile("ld.shared.v2.f32 {%0, %1}, [%2];\n" : "=f"(a), "=f"(b) : "r"(addr) : "memory");
+}
+
+// st.shared::cluster: a store into the shared memory of another CTA of the cluster (an address
+// from mapa, ptx::map_shared_rank).
+__device__ __forceinline__ void st_cluster_v2_f32(u32 addr, float a, float b) {
+  asm volatile("st.shared::cluster.v2.f32 [%0], {%1, %2};\n" :: "r"(addr), "f"(a), "f"(b) : "memory");
+}
+
 __device__ __forceinline__ void st_global_v4(void* p, const u32 (&v)[4]) {
   asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};\n"
                :: "l"(p), "r"(v[0]), "r"(v[1]), "r"(v[2]), "r"(v[3]) : "memory");

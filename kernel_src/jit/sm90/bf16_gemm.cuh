@@ -19,7 +19,9 @@
 //   goes through stmatrix into a swizzled smem tile, then TMA stores (every row of the tile may be
 //   written) or a masked copy; an fp32 D is stored straight from the fragments, row by row as the
 //   layout allows.
-// - No clusters yet: the FP8 kernel's 2-CTA multicast measured slower than without (bench/NOTES.md).
+// - Split-K (SPLIT > 1, sm90/split_k.cuh): the SPLIT CTAs of a cluster take the same tiles, each
+//   for its share of the K blocks; rank 0 stores the sum of the partials (plus C).
+// - No multicast: the FP8 kernel's 2-CTA multicast measured no faster than without (bench/NOTES.md).
 #pragma once
 
 #include <jit/ptx/sm90.cuh>
@@ -30,6 +32,7 @@
 #include <jit/sm90/params.cuh>
 #include <jit/sm90/pipeline.cuh>
 #include <jit/sm90/smem.cuh>
+#include <jit/sm90/split_k.cuh>
 
 namespace jit::sm90 {
 
@@ -38,18 +41,19 @@ template <DType T, int N> struct Wgmma16;
 template <int N> struct Wgmma16<DType::bf16, N> : ptx::WgmmaBF16<N> {};
 template <int N> struct Wgmma16<DType::fp16, N> : ptx::WgmmaF16<N> {};
 
-template <int BLOCK_M, int BLOCK_N, int STAGES, DType D>
-using Bf16Storage = Bf16SharedStorage<BLOCK_M, BLOCK_N, STAGES, bf16_d_tile_bytes(BLOCK_M, BLOCK_N, D)>;
+template <int BLOCK_M, int BLOCK_N, int STAGES, DType D, int SPLIT>
+using Bf16Storage = Bf16SharedStorage<BLOCK_M, BLOCK_N, STAGES, bf16_d_tile_bytes(BLOCK_M, BLOCK_N, D), SPLIT>;
 template <int BLOCK_M, int STAGES>
 using Bf16Sync = GemmSync<STAGES, 1, math_threads(BLOCK_M) / 32>;
 
-// The producer thread: the scheduler's tiles, each with its K blocks of A and B.
-template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int SWIZZLE_N, class Storage>
+// The producer thread: the scheduler's tiles, each with its K blocks of A and B (this CTA's share
+// under split-K).
+template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int SWIZZLE_N, int SPLIT, class Storage>
 __device__ __forceinline__ void bf16_produce(const Bf16GemmParams& p, Storage& ss,
-                                             const Bf16Sync<BLOCK_M, STAGES>& sync, int num_kb) {
+                                             const Bf16Sync<BLOCK_M, STAGES>& sync, SplitRange<SPLIT> kbs) {
   // Out-of-bounds rows and K columns are zero-filled by TMA and still count towards the bytes.
   constexpr u32 kStageBytes = (BLOCK_M + BLOCK_N) * kStageRowBytes;
-  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, 1> sched(p.m, p.n, p.num_groups, p.groups, 0);
+  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, 1, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, 0);
   const auto info = [](const Step& s) {
     const Tile& t = s.tile;
     return TileInfo{t.group, t.n_block, t.row0, t.rows, s.valid ? kTileValid : 0, {}};
@@ -62,7 +66,7 @@ __device__ __forceinline__ void bf16_produce(const Bf16GemmParams& p, Storage& s
     else ptx::tma_load_2d(a_dst, &p.map_a, bar, k0, t.row0);
     ptx::tma_load_3d(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
   };
-  produce_steps(sync, sched, num_kb, kStageBytes, info, load);
+  produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, info, load);
 }
 
 // The MMAs of one tile by one warpgroup, of which the first ACTIVE waves have rows (0: none; the
@@ -108,10 +112,12 @@ __device__ __forceinline__ void bf16_mma_tile(Storage& ss, const Sync& sync, Pip
   }
 }
 
-// The consumer warpgroups: the MMAs and the epilogue of every tile the producer hands out.
-template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, class Storage>
+// The consumer warpgroups: the MMAs and the epilogue (or the split-K exchange) of every tile the
+// producer hands out, num_kb K blocks each.
+template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, class Storage,
+          class Split>
 __device__ __forceinline__ void bf16_consume(const Bf16GemmParams& p, Storage& ss,
-                                             const Bf16Sync<BLOCK_M, STAGES>& sync, int num_kb) {
+                                             const Bf16Sync<BLOCK_M, STAGES>& sync, int num_kb, Split& split) {
   constexpr int kMathThreads = math_threads(BLOCK_M);
   constexpr int kWgRows = BLOCK_M / (kMathThreads / 128);
   constexpr int kWaves = kWgRows / 64;
@@ -159,17 +165,18 @@ __device__ __forceinline__ void bf16_consume(const Bf16GemmParams& p, Storage& s
       if constexpr (D == DType::fp32) store_tile_fp32<L, BLOCK_N>(p, t, acc, wg_row0, add);
       else store_tile<L, BLOCK_M, BLOCK_N, kMathThreads, D>(p, t, acc, wg_row0, ptx::shared_addr(ss.d), add);
     };
-    if constexpr (HAS_C) store(CAddend<L, BLOCK_N, C>(p, t, wg_row0));
-    else store(NoAddend{});
+    if constexpr (HAS_C) split.store(acc, CAddend<L, BLOCK_N, C>(p, t, wg_row0), store);
+    else split.store(acc, NoAddend{}, store);
     sync.tiles.release(ring, lane);
   }
   if constexpr (D != DType::fp32)
     if (tid == 0) ptx::bulk_wait_group<0>();  // the smem tile must outlive the last stores
 }
 
-template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, int SWIZZLE_N>
+template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, int SWIZZLE_N,
+          int SPLIT>
 __global__ void __launch_bounds__(gemm_threads(BLOCK_M), 1) bf16_gemm_kernel(const __grid_constant__ Bf16GemmParams p) {
-  using Storage = Bf16Storage<BLOCK_M, BLOCK_N, STAGES, D>;
+  using Storage = Bf16Storage<BLOCK_M, BLOCK_N, STAGES, D, SPLIT>;
   constexpr int kMathThreads = math_threads(BLOCK_M);
   static_assert(AB == DType::bf16 || AB == DType::fp16, "bf16 or fp16 operands");
   static_assert(D == DType::bf16 || D == DType::fp16 || D == DType::fp32, "bf16, fp16 or fp32 output");
@@ -184,18 +191,23 @@ __global__ void __launch_bounds__(gemm_threads(BLOCK_M), 1) bf16_gemm_kernel(con
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   Storage& ss = *reinterpret_cast<Storage*>(smem_raw);
   const Bf16Sync<BLOCK_M, STAGES> sync(ss.sync);
-  const int num_kb = (p.k + kBlockK16 - 1) / kBlockK16;
+  const u32 rank = SPLIT > 1 ? ptx::cluster_ctarank() : 0;
+  const SplitRange<SPLIT> kbs((p.k + kBlockK16 - 1) / kBlockK16, rank);
+  SplitK<SPLIT, kMathThreads, BLOCK_M / (kMathThreads / 128) / 64, BLOCK_N / 2> split(
+      ptx::shared_addr(ss.partials), ptx::shared_addr(&ss.sync.split_full), ptx::shared_addr(&ss.sync.split_empty),
+      rank);
 
-  run_warp_roles<kMathThreads, 1>(
+  run_warp_roles<kMathThreads, SPLIT>(
       smem_raw,
       [&] {
         ptx::prefetch_tensormap(&p.map_a);
         ptx::prefetch_tensormap(&p.map_b);
         if constexpr (D != DType::fp32) ptx::prefetch_tensormap(&p.map_d);
+        split.init();  // before sync.init(), whose fence publishes every barrier to the cluster
         sync.init();
       },
-      [&] { bf16_produce<L, BLOCK_M, BLOCK_N, STAGES, SWIZZLE_N>(p, ss, sync, num_kb); },
-      [&] { bf16_consume<AB, D, L, HAS_C, C, BLOCK_M, BLOCK_N, STAGES>(p, ss, sync, num_kb); });
+      [&] { bf16_produce<L, BLOCK_M, BLOCK_N, STAGES, SWIZZLE_N>(p, ss, sync, kbs); },
+      [&] { bf16_consume<AB, D, L, HAS_C, C, BLOCK_M, BLOCK_N, STAGES>(p, ss, sync, kbs.end - kbs.begin, split); });
 }
 
 }  // namespace jit::sm90

@@ -17,16 +17,19 @@ struct Step {
                      // half of the A tile and multicasts it to both
 };
 
-template <Layout L, int BLOCK_M, int BLOCK_N, int SWIZZLE_N, int CLUSTER>
+// SPLIT > 1 (split-K, sm90/split_k.cuh): the SPLIT CTAs of a cluster all take the same tiles, each
+// for its share of K: the cluster is the scheduler's unit (first = cluster index, stride = clusters).
+template <Layout L, int BLOCK_M, int BLOCK_N, int SWIZZLE_N, int CLUSTER, int SPLIT = 1>
 class ClusterScheduler {
   static_assert(CLUSTER == 1 || CLUSTER == 2, "clusters of 1 or 2 CTAs");
+  static_assert(CLUSTER == 1 || SPLIT == 1, "multicast pairs or split-K clusters, not both");
   static_assert(CLUSTER == 1 || SWIZZLE_N % 2 == 0,
                 "pairs of consecutive tiles share an m-block only if the bands have even width");
 
  public:
   __device__ ClusterScheduler(int m, int n, int num_groups, const int* groups, u32 rank)
-      : base_(m, n, num_groups, groups), rank_(rank),
-        pair_tile_(static_cast<int>(blockIdx.x) & ~(CLUSTER - 1)) {}
+      : base_(m, n, num_groups, groups, static_cast<int>(blockIdx.x) / SPLIT, static_cast<int>(gridDim.x) / SPLIT),
+        rank_(rank), pair_tile_(static_cast<int>(blockIdx.x) & ~(CLUSTER - 1)) {}
 
   // The next step of this CTA, or false when the CTA (and, with a cluster, its peer) is done.
   __device__ bool next(Step& s) {

@@ -22,14 +22,14 @@
 #include <jit/sm90/fp8_promote.cuh>
 #include <jit/sm90/pipeline.cuh>
 #include <jit/sm90/smem.cuh>
+#include <jit/sm90/split_k.cuh>
 
 namespace jit::sm90 {
 
-template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER>
-__device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p,
-                                                       Fp8SharedStorage<BLOCK_M, BLOCK_N, STAGES>& ss,
+template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SPLIT, class Storage, class Split>
+__device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p, Storage& ss,
                                                        const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER>& sync,
-                                                       int num_kb) {
+                                                       SplitRange<SPLIT> kbs, Split& split) {
   constexpr int kMathThreads = fp8_math_threads(BLOCK_M);
   static_assert(BLOCK_M / (kMathThreads / 128) == 64, "one 64-row wave per warpgroup");
   constexpr int kAcc = BLOCK_N / 2;
@@ -66,7 +66,7 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p,
     const int flags = Ring::field(slot, 4);
     c.done = (flags & kTileDone) != 0;
     c.valid = (flags & kTileValid) != 0;
-    c.kb = 0;
+    c.kb = kbs.begin;
     if (c.done) return;
     const int group = Ring::field(slot, 0), n0 = Ring::field(slot, 1) * BLOCK_N;
     const int row0 = Ring::field(slot, 2), rows = Ring::field(slot, 3);
@@ -86,7 +86,9 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p,
     if (c.valid) {  // uniform across the CTA
       const u32 slot = sync.tiles.wait(ring);  // complete: a re-read of the fields
       const Tile t{Ring::field(slot, 0), 0, Ring::field(slot, 1), Ring::field(slot, 2), Ring::field(slot, 3)};
-      store_tile<L, BLOCK_M, BLOCK_N, kMathThreads, DType::bf16>(p, t, out, wg_row0, ptx::shared_addr(ss.d));
+      split.store(out, NoAddend{}, [&](const auto& add) {
+        store_tile<L, BLOCK_M, BLOCK_N, kMathThreads, DType::bf16>(p, t, out, wg_row0, ptx::shared_addr(ss.d), add);
+      });
     }
     sync.tiles.release(ring, lane);
 #pragma unroll
@@ -125,6 +127,7 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p,
     promote<kAcc, kStraddle>(out[0], f.acc, s, c.first_blocks);
   };
   InFlight x, y;
+  const int num_kb = kbs.end - kbs.begin;  // this CTA's K blocks, at least 1
   open();
   while (!c.done) {
     if (c.active) {

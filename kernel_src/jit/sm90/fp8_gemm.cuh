@@ -26,6 +26,9 @@
 //   cluster; when both are real tiles of the same m-block and expert, each CTA loads half of the A
 //   tile and multicasts it to both. The CTAs walk the same tile pairs in lockstep (a null step for
 //   a missing or padding tile) and every consumer warp releases a slot to both producers.
+// - Split-K (SPLIT > 1, sm90/split_k.cuh). The SPLIT CTAs of a cluster take the same tiles, each
+//   for its share of the K blocks (producer and consumers alike), and rank 0 stores the sum of the
+//   fp32 partials, exchanged through distributed shared memory: more CTAs where tiles are few.
 // - Epilogue (sm90/epilogue.cuh). stmatrix into a swizzled bf16 tile, then TMA stores when every
 //   row of the tile inside the output map may be written, else a masked st.global copy.
 // - fp8_no_promotion (test only): the wgmma accumulator is never drained; all K blocks accumulate
@@ -45,19 +48,20 @@
 #include <jit/sm90/params.cuh>
 #include <jit/sm90/pipeline.cuh>
 #include <jit/sm90/smem.cuh>
+#include <jit/sm90/split_k.cuh>
 
 namespace jit::sm90 {
 
 // The producer thread: runs the scheduler, hands each step to the consumers, and loads its
-// K blocks (A, its scales and B) into the pipeline.
-template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N>
-__device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Fp8SharedStorage<BLOCK_M, BLOCK_N, STAGES>& ss,
+// K blocks (A, its scales and B; under split-K this CTA's share) into the pipeline.
+template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, int SPLIT, class Storage>
+__device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
                                             const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER>& sync, u32 rank,
-                                            int num_kb) {
+                                            SplitRange<SPLIT> kbs) {
   constexpr bool kMasked = L == Layout::masked;
   constexpr int kBoxM = BLOCK_M / CLUSTER;  // rows per A load: a multicast half, or half of a tile
   constexpr u32 kStageBytes = BLOCK_M * kBlockK + BLOCK_N * kBlockK + sfa_box_rows(L, BLOCK_M) * 4;
-  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER> sched(p.m, p.n, p.num_groups, p.groups, rank);
+  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, rank);
   const auto info = [&](const Step& s) {
     const Tile& t = s.tile;
     // The tile's first B scales travel with its TileInfo, so that the consumers do not start the
@@ -65,8 +69,8 @@ __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Fp8SharedSto
     float sb0 = 0.f, sb1 = 0.f;
     if (s.valid) {
       const BScaleBlocks<BLOCK_N> b(p, t.group, t.n_block * BLOCK_N);
-      sb0 = ptx::ld_global_nc(b.first);
-      sb1 = ptx::ld_global_nc(b.first + b.next);
+      sb0 = ptx::ld_global_nc(b.first + kbs.begin);
+      sb1 = ptx::ld_global_nc(b.first + b.next + kbs.begin);
     }
     return TileInfo{t.group, t.n_block, t.row0, t.rows, s.valid ? kTileValid : 0,
                     {__float_as_uint(sb0), __float_as_uint(sb1), 0}};
@@ -96,13 +100,16 @@ __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Fp8SharedSto
     else ptx::tma_load_2d(sfa_dst, &p.map_sfa, bar, sfa_row, kb);
     ptx::tma_load_3d(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
   };
-  produce_steps(sync, sched, num_kb, kStageBytes, info, load);
+  produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, info, load);
 }
 
-// The consumer warpgroups: MMAs, promotion and the epilogue of every step the producer hands out.
-template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, bool NO_PROMOTION>
-__device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Fp8SharedStorage<BLOCK_M, BLOCK_N, STAGES>& ss,
-                                            const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER>& sync, int num_kb) {
+// The consumer warpgroups: MMAs, promotion and the epilogue (or the split-K exchange) of every
+// step the producer hands out, over K blocks [kbs.begin, kbs.end).
+template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, bool NO_PROMOTION, int SPLIT, class Storage,
+          class Split>
+__device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
+                                            const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER>& sync,
+                                            SplitRange<SPLIT> kbs, Split& split) {
   constexpr int kMathThreads = fp8_math_threads(BLOCK_M);
   constexpr int kWarpgroups = kMathThreads / 128;
   constexpr int kWgRows = BLOCK_M / kWarpgroups;
@@ -151,9 +158,9 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Fp8SharedSto
 #pragma unroll
       for (int i = 0; i < kAcc; ++i) out[v][i] = 0.f;
 
-    for (int kb = 0; kb < num_kb; ++kb, st.advance()) {
+    for (int kb = kbs.begin; kb < kbs.end; ++kb, st.advance()) {
       float next0 = 0.f, next1 = 0.f;  // issued a stage ahead: the load hides behind the MMAs
-      if (valid && kb + 1 < num_kb) {
+      if (valid && kb + 1 < kbs.end) {
         next0 = ptx::ld_global_nc(sfb.first + kb + 1);
         next1 = ptx::ld_global_nc(sfb.first + sfb.next + kb + 1);
       }
@@ -215,15 +222,18 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Fp8SharedSto
     }
     // The tile's coordinates again, from the slot (they were not worth registers in the loop).
     const Tile t{Ring::field(slot, 0), 0, Ring::field(slot, 1), Ring::field(slot, 2), Ring::field(slot, 3)};
-    store_tile<L, BLOCK_M, BLOCK_N, kMathThreads, DType::bf16>(p, t, out, wg_row0, ptx::shared_addr(ss.d));
+    split.store(out, NoAddend{}, [&](const auto& add) {
+      store_tile<L, BLOCK_M, BLOCK_N, kMathThreads, DType::bf16>(p, t, out, wg_row0, ptx::shared_addr(ss.d), add);
+    });
     sync.tiles.release(ring, lane);
   }
   if (tid == 0) ptx::bulk_wait_group<0>();  // the smem tile must outlive the last stores
 }
 
-template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, bool NO_PROMOTION, bool OVERLAP>
+template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, bool NO_PROMOTION, bool OVERLAP,
+          int SPLIT>
 __global__ void __launch_bounds__(fp8_threads(BLOCK_M), 1) fp8_gemm_kernel(const __grid_constant__ Fp8GemmParams p) {
-  using Storage = Fp8SharedStorage<BLOCK_M, BLOCK_N, STAGES>;
+  using Storage = Fp8SharedStorage<BLOCK_M, BLOCK_N, STAGES, SPLIT>;
   constexpr int kMathThreads = fp8_math_threads(BLOCK_M);
   static_assert(BLOCK_M == 64 || BLOCK_M == 128 || BLOCK_M == 256, "BLOCK_M: 64, 128 or 256");
   static_assert(BLOCK_N % 16 == 0 && BLOCK_N >= 16 && BLOCK_N <= 256, "BLOCK_N: a multiple of 16 up to 256");
@@ -234,26 +244,32 @@ __global__ void __launch_bounds__(fp8_threads(BLOCK_M), 1) fp8_gemm_kernel(const
   static_assert(!OVERLAP || (BLOCK_M <= 128 && BLOCK_N <= 128 && !NO_PROMOTION),
                 "OVERLAP: one 64-row wave per warpgroup, BLOCK_N <= 128, with promotion");
   static_assert(kFp8ProducerRegs * 128 + kFp8ConsumerRegs * kMathThreads <= 65536, "register file");
+  static_assert(SPLIT == 1 || (CLUSTER == 1 && !NO_PROMOTION), "split-K: no multicast pairs, with promotion");
 
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   Storage& ss = *reinterpret_cast<Storage*>(smem_raw);
   const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER> sync(ss.sync);
-  const u32 rank = CLUSTER > 1 ? ptx::cluster_ctarank() : 0;
-  const int num_kb = (p.k + kBlockK - 1) / kBlockK;
+  const u32 rank = CLUSTER * SPLIT > 1 ? ptx::cluster_ctarank() : 0;
+  const SplitRange<SPLIT> kbs((p.k + kBlockK - 1) / kBlockK, SPLIT > 1 ? rank : 0);
+  constexpr int kWaves = BLOCK_M / (kMathThreads / 128) / 64;  // 64-row waves per warpgroup
+  SplitK<SPLIT, kMathThreads, kWaves, BLOCK_N / 2> split(ptx::shared_addr(ss.partials),
+                                                         ptx::shared_addr(&ss.sync.split_full),
+                                                         ptx::shared_addr(&ss.sync.split_empty), rank);
 
-  run_warp_roles<kMathThreads, CLUSTER>(
+  run_warp_roles<kMathThreads, CLUSTER * SPLIT>(
       smem_raw,
       [&] {
         ptx::prefetch_tensormap(&p.map_a);
         ptx::prefetch_tensormap(&p.map_b);
         ptx::prefetch_tensormap(&p.map_sfa);
         ptx::prefetch_tensormap(&p.map_d);
+        split.init();  // before sync.init(), whose fence publishes every barrier to the cluster
         sync.init();
       },
-      [&] { fp8_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N>(p, ss, sync, rank, num_kb); },
+      [&] { fp8_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N>(p, ss, sync, rank, kbs); },
       [&] {
-        if constexpr (OVERLAP) fp8_consume_overlapped<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER>(p, ss, sync, num_kb);
-        else fp8_consume<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, NO_PROMOTION>(p, ss, sync, num_kb);
+        if constexpr (OVERLAP) fp8_consume_overlapped<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER>(p, ss, sync, kbs, split);
+        else fp8_consume<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, NO_PROMOTION>(p, ss, sync, kbs, split);
       });
 }
 

@@ -159,20 +159,21 @@ struct GemmSync {
 };
 
 // The producer thread's walk, shared by the SM90 GEMMs: every step of `sched` (a
-// ClusterScheduler), its num_kb K blocks into the pipeline -- load(step, kb, stage, full barrier)
+// ClusterScheduler), its K blocks [kb_begin, kb_end) into the pipeline (all of K, or this CTA's
+// share under split-K; never empty) -- load(step, kb, stage, full barrier)
 // issues the TMA loads of one stage, `stage_bytes` in all -- and its TileInfo (info(step)) for the
 // consumers, published once the step's first loads are out so that a full ring never delays them.
 // A null step turns the pipeline without data. Ends with a kTileDone slot.
 template <class Sync, class Scheduler, class Info, class Load>
-__device__ __forceinline__ void produce_steps(const Sync& sync, Scheduler& sched, int num_kb, u32 stage_bytes,
-                                              const Info& info, const Load& load) {
+__device__ __forceinline__ void produce_steps(const Sync& sync, Scheduler& sched, int kb_begin, int kb_end,
+                                              u32 stage_bytes, const Info& info, const Load& load) {
   PipelineState<Sync::kStages> st;
   PipelineState<kTileRing> ring;
   Step s;
   while (sched.next(s)) {
     const TileInfo tile_info = info(s);
-    for (int kb = 0; kb < num_kb; ++kb, st.advance()) {
-      if (kb == 1) sync.tiles.put(ring, tile_info);
+    for (int kb = kb_begin; kb < kb_end; ++kb, st.advance()) {
+      if (kb == kb_begin + 1) sync.tiles.put(ring, tile_info);
       sync.pipe.producer_acquire(st);
       if (!s.valid) {  // a null step of a cluster pair: keep the phases in step with the peer
         sync.pipe.producer_skip(st);
@@ -181,15 +182,16 @@ __device__ __forceinline__ void produce_steps(const Sync& sync, Scheduler& sched
       sync.pipe.producer_expect(st, stage_bytes);
       load(s, kb, st.stage, sync.pipe.full_bar(st.stage));
     }
-    if (num_kb == 1) sync.tiles.put(ring, tile_info);
+    if (kb_end - kb_begin == 1) sync.tiles.put(ring, tile_info);
   }
   sync.tiles.put(ring, TileInfo{0, 0, 0, 0, kTileDone, {}});
 }
 
 // The warp roles of an SM90 GEMM of MATH_THREADS consumer threads plus one producer warpgroup
-// (the last 128 threads). The producer's first thread checks the smem alignment and runs `setup`
-// (barrier init, tensor map prefetch) before the CTA -- or cluster: the peer's multicasts land in
-// our barriers -- synchronizes; then one elected producer thread runs `produce` and the consumers
+// (the last 128 threads), in clusters of CLUSTER CTAs (multicast pairs or split-K). The producer's
+// first thread checks the smem alignment and runs `setup` (barrier init, tensor map prefetch)
+// before the CTA -- or cluster: the peers' multicasts and arrivals land in our barriers --
+// synchronizes; then one elected producer thread runs `produce` and the consumers
 // `consume`. With two consumer warpgroups, setmaxnreg moves registers from the producer to them.
 template <int MATH_THREADS, int CLUSTER, class Setup, class Produce, class Consume>
 __device__ __forceinline__ void run_warp_roles(const void* smem, const Setup& setup, const Produce& produce,
@@ -216,7 +218,7 @@ __device__ __forceinline__ void run_warp_roles(const void* smem, const Setup& se
     if constexpr (kReallocate) ptx::setmaxnreg_inc<kConsumerRegs>();
     consume();
   }
-  // The peer may still arrive on our empty barriers: leave together.
+  // The peers may still arrive on our barriers (or read our shared memory): leave together.
   if constexpr (CLUSTER > 1) {
     ptx::cluster_arrive();
     ptx::cluster_wait();

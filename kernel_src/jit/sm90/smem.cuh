@@ -60,6 +60,12 @@ constexpr int kTileRing = 4;
 constexpr int kSfaPad = 32;
 constexpr int sfa_box_rows(Layout l, int block_m) { return block_m + (l == Layout::contiguous_offsets ? 4 : 0); }
 
+// Floats of a CTA's split-K partials buffer (sm90/split_k.cuh: SPLIT - 1 slots of a whole tile;
+// only rank 0's is written), and a 16-byte placeholder without split-K.
+constexpr int split_partial_floats(int split, int block_m, int block_n) {
+  return split > 1 ? (split - 1) * block_m * block_n : 4;
+}
+
 // The barriers of a pipeline of STAGES slots and of its TileInfo ring (sm90/pipeline.cuh, GemmSync).
 template <int STAGES>
 struct PipelineStorage {
@@ -67,10 +73,11 @@ struct PipelineStorage {
   u64 empty[STAGES];
   u64 tile_full[kTileRing];
   u64 tile_empty[kTileRing];
+  u64 split_full, split_empty;  // split-K partial sums (sm90/split_k.cuh)
   alignas(16) int tiles[kTileRing][8];  // TileInfo
 };
 
-template <int BLOCK_M, int BLOCK_N, int STAGES>
+template <int BLOCK_M, int BLOCK_N, int STAGES, int SPLIT = 1>
 struct Fp8SharedStorage {
   static constexpr int kABytes = BLOCK_M * kBlockK;  // e4m3: one byte per element
   static constexpr int kBBytes = BLOCK_N * kBlockK;
@@ -82,6 +89,7 @@ struct Fp8SharedStorage {
   alignas(1024) unsigned char a[STAGES][kABytes];
   alignas(1024) unsigned char b[STAGES][kBBytes];
   alignas(128) float sfa[STAGES][BLOCK_M + kSfaPad];  // a TMA destination: 128-byte aligned
+  alignas(16) float partials[split_partial_floats(SPLIT, BLOCK_M, BLOCK_N)];
   PipelineStorage<STAGES> sync;
 
   static_assert(kDBytes % 1024 == 0 && kABytes % 1024 == 0 && kBBytes % 1024 == 0,
@@ -95,7 +103,7 @@ constexpr int bf16_d_tile_bytes(int block_m, int block_n, DType d) {
   return d == DType::fp32 ? 1024 : block_m * block_n * 2;
 }
 
-template <int BLOCK_M, int BLOCK_N, int STAGES, int D_BYTES>
+template <int BLOCK_M, int BLOCK_N, int STAGES, int D_BYTES, int SPLIT = 1>
 struct Bf16SharedStorage {
   static constexpr int kABytes = BLOCK_M * kStageRowBytes;  // BLOCK_M x 64 16-bit elements
   static constexpr int kBBytes = BLOCK_N * kStageRowBytes;
@@ -103,6 +111,7 @@ struct Bf16SharedStorage {
   alignas(1024) unsigned char d[D_BYTES];  // as in Fp8SharedStorage: swizzled tiles on 1 KB
   alignas(1024) unsigned char a[STAGES][kABytes];
   alignas(1024) unsigned char b[STAGES][kBBytes];
+  alignas(16) float partials[split_partial_floats(SPLIT, BLOCK_M, BLOCK_N)];
   PipelineStorage<STAGES> sync;
 
   static_assert(D_BYTES % 1024 == 0 && kABytes % 1024 == 0 && kBBytes % 1024 == 0,
