@@ -11,8 +11,10 @@
 
 namespace jit::detail {
 
-void launch_kernel(CUfunction fn, const LaunchDims& d, const void* params, CUstream stream,
-                   const char* kernel_name) {
+namespace {
+
+// The driver's view of `d` on `stream`; `attr` holds the cluster dimension when there is one.
+CUlaunchConfig launch_config(const LaunchDims& d, CUstream stream, CUlaunchAttribute& attr) {
   CUlaunchConfig cfg{};
   cfg.gridDimX = d.grid[0];
   cfg.gridDimY = d.grid[1];
@@ -22,15 +24,24 @@ void launch_kernel(CUfunction fn, const LaunchDims& d, const void* params, CUstr
   cfg.blockDimZ = d.block[2];
   cfg.sharedMemBytes = d.smem;
   cfg.hStream = stream;
-  CUlaunchAttribute attrs[1];
   if (d.cluster[0] * d.cluster[1] * d.cluster[2] > 1) {
-    attrs[0].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-    attrs[0].value.clusterDim.x = d.cluster[0];
-    attrs[0].value.clusterDim.y = d.cluster[1];
-    attrs[0].value.clusterDim.z = d.cluster[2];
-    cfg.attrs = attrs;
+    attr = CUlaunchAttribute{};
+    attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    attr.value.clusterDim.x = d.cluster[0];
+    attr.value.clusterDim.y = d.cluster[1];
+    attr.value.clusterDim.z = d.cluster[2];
+    cfg.attrs = &attr;
     cfg.numAttrs = 1;
   }
+  return cfg;
+}
+
+}  // namespace
+
+void launch_kernel(CUfunction fn, const LaunchDims& d, const void* params, CUstream stream,
+                   const char* kernel_name) {
+  CUlaunchAttribute attr;
+  CUlaunchConfig cfg = launch_config(d, stream, attr);
   void* args[] = {const_cast<void*>(params)};
   CU_CHECK(JIT_CU(cuLaunchKernelEx)(&cfg, fn, args, nullptr),
            std::string("launching ") + kernel_name);
@@ -44,26 +55,14 @@ int cap_grid_to_resident_clusters(CUfunction fn, LaunchDims& d) {
   static std::map<Key, int> known;  // a few entries per kernel: functions live as long as the process
   const Key key{fn, cs, d.block[0], d.smem};
   int clusters = 0;
+  bool asked = false;
   {
     std::lock_guard lk(mu);
-    if (auto it = known.find(key); it != known.end()) clusters = it->second;
+    if (auto it = known.find(key); it != known.end()) clusters = it->second, asked = true;
   }
-  if (clusters == 0) {
-    CUlaunchConfig cfg{};
-    cfg.gridDimX = d.grid[0];
-    cfg.gridDimY = d.grid[1];
-    cfg.gridDimZ = d.grid[2];
-    cfg.blockDimX = d.block[0];
-    cfg.blockDimY = d.block[1];
-    cfg.blockDimZ = d.block[2];
-    cfg.sharedMemBytes = d.smem;
-    CUlaunchAttribute attr{};
-    attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-    attr.value.clusterDim.x = d.cluster[0];
-    attr.value.clusterDim.y = d.cluster[1];
-    attr.value.clusterDim.z = d.cluster[2];
-    cfg.attrs = &attr;
-    cfg.numAttrs = 1;
+  if (!asked) {
+    CUlaunchAttribute attr;
+    const CUlaunchConfig cfg = launch_config(d, nullptr, attr);
     CU_CHECK(JIT_CU(cuOccupancyMaxActiveClusters)(&clusters, fn, &cfg), "querying the co-resident clusters");
     std::lock_guard lk(mu);
     known[key] = clusters;

@@ -438,8 +438,8 @@ TileConfig tile_of(const KernelConfig& c) {
   return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kSwizzle], c.v[kSplit]};
 }
 
-// Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, and a
-// new tile shape without STAGES gets the deepest pipeline that fits (a config without SPLIT_K, none).
+// Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, except
+// that a config without STAGES gets the deepest pipeline that fits, and without SPLIT_K no split.
 TileConfig apply_forced(TileConfig t, const char* forced, DType d, const DeviceSpec& dev) {
   bool stages_given = false, split_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {

@@ -240,14 +240,6 @@ double waves(const TilePlan& t, double grid, double nb) {
   return std::max(1.0, e);
 }
 
-// The scheduler's upper bound (scheduler_max_tiles in common/scheduler.cuh, device code).
-double max_tiles(const TileConfig& c, const ProblemDesc& p) {
-  const double nb = std::ceil(double(p.n) / c.block_n), mb = std::ceil(double(p.m) / c.block_m);
-  if (p.layout == Layout::contiguous_offsets) return (mb + p.num_groups) * nb;
-  if (p.layout == Layout::masked) return p.num_groups * mb * nb;
-  return mb * nb;
-}
-
 // The consumers' cycles per stage for tiles of `rows` valid rows (waves without rows skip their
 // MMAs: warpgroup w owns rows [w BLOCK_M / 2, (w + 1) BLOCK_M / 2) in 64-row waves).
 double consumer_stage(const TileConfig& c, double rows) {
@@ -400,7 +392,7 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
 
 int grid_size(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
   // Work per CTA: a tile, or under split-K one split of a tile (the cluster takes the tile).
-  const double tiles = std::max(1.0, std::min(max_tiles(c, p), std::max(1.0, plan_tiles(c, p).tiles)));
+  const double tiles = std::max(1.0, std::min(sm90_common::max_tiles(p, c.block_m, c.block_n), std::max(1.0, plan_tiles(c, p).tiles)));
   return sm90_common::persistent_grid(tiles * c.split, dev, c.cluster * c.split, p.layout == Layout::masked);
 }
 
@@ -467,9 +459,9 @@ TileConfig tile_of(const KernelConfig& c) {
   return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kCluster], c.v[kSwizzle], c.v[kOverlap], c.v[kSplit]};
 }
 
-// Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, and a
-// new tile shape without STAGES gets the deepest pipeline that fits (a config without SPLIT_K, none) (without OVERLAP, the
-// overlapped loop where it fits).
+// Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, except
+// that a config without STAGES gets the deepest pipeline that fits, without OVERLAP the overlapped
+// loop where it fits, and without SPLIT_K no split.
 TileConfig apply_forced(TileConfig t, const char* forced, const DeviceSpec& dev) {
   bool stages_given = false, overlap_given = false, split_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {
