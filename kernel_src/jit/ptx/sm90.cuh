@@ -30,6 +30,11 @@ __device__ __forceinline__ u32 thread_id_x() {
   return r;
 }
 
+// v as lane 0 of the (converged) warp has it: shfl.sync from a constant lane is how the compiler
+// learns that a value is warp-uniform, and then keeps what is computed from it -- addresses,
+// descriptors, loop counters -- on the uniform datapath, under uniform branches.
+__device__ __forceinline__ u32 warp_uniform(u32 v) { return __shfl_sync(0xffffffffu, v, 0); }
+
 // setmaxnreg.{inc,dec}.sync.aligned.u32 (sm_90a, "Miscellaneous Instructions: setmaxnreg"): the
 // executing warpgroup's per-thread register budget. Every warp of the warpgroup must execute it;
 // the block must have been launched within the register file (__launch_bounds__(threads, 1)).

@@ -13,14 +13,20 @@ namespace jit::ptx {
 // swizzle: rows of 128 bytes, groups of 8 rows 1024 bytes apart (the stride byte offset), the
 // swizzle pattern anchored at 1024-byte boundaries (so the tile must start on one; base offset 0).
 // The leading byte offset is unused for swizzled K-major layouts (set to 1 by convention).
-// Advancing K by 32 bytes inside the swizzle atom is adding 2 to the (>> 4 encoded) address.
+// Kept as its low word -- bits 0-13 start address >> 4, bits 16-29 leading byte offset >> 4 --
+// because the high word is a constant (bits 32-45 stride byte offset >> 4 = 64, bits 62-63 1 =
+// 128-byte swizzle): stepping along K (32 bytes inside the swizzle atom) or rows is a 32-bit add,
+// which the compiler keeps on the uniform datapath when the address is warp-uniform, instead of
+// 64-bit adds and register-to-uniform moves before every wgmma. A start address stays below
+// 256 KB, so the add never carries out of its field.
 // `smem_addr` must be a real shared address (NVRTC 13's ptxas crashed on constant descriptors).
-__device__ __forceinline__ u64 make_desc_k_major_sw128(u32 smem_addr) {
-  return static_cast<u64>((smem_addr & 0x3FFFFu) >> 4)  // bits 0-13: start address >> 4
-         | (static_cast<u64>(1) << 16)                   // bits 16-29: leading byte offset >> 4
-         | (static_cast<u64>(1024 >> 4) << 32)           // bits 32-45: stride byte offset >> 4
-         | (static_cast<u64>(1) << 62);                  // bits 62-63: 1 = 128-byte swizzle
-}
+struct DescSw128 {
+  u32 lo;
+  __device__ __forceinline__ static DescSw128 at(u32 smem_addr) { return {((smem_addr & 0x3FFFFu) >> 4) | (1u << 16)}; }
+  // `bytes` further on (a multiple of 16).
+  __device__ __forceinline__ DescSw128 plus(u32 bytes) const { return {lo + (bytes >> 4)}; }
+  __device__ __forceinline__ u64 get() const { return (static_cast<u64>(0x40000040u) << 32) | lo; }
+};
 
 // wgmma.fence: orders this warpgroup's register/shared accesses before the wgmma that follow
 // (required before the first wgmma, and whenever the accumulators were touched in between).

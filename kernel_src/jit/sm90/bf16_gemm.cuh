@@ -83,16 +83,16 @@ __device__ __forceinline__ void bf16_mma_tile(Storage& ss, const Sync& sync, Pip
     if constexpr (ACTIVE == 0) {
       sync.pipe.consumer_release(st, lane);
     } else {
-      const u64 desc_a = ptx::make_desc_k_major_sw128(ptx::shared_addr(ss.a[st.stage]) + wg_row0 * kStageRowBytes);
-      const u64 desc_b = ptx::make_desc_k_major_sw128(ptx::shared_addr(ss.b[st.stage]));
+      const auto desc_a = ptx::DescSw128::at(ptx::shared_addr(ss.a[st.stage]) + wg_row0 * kStageRowBytes);
+      const auto desc_b = ptx::DescSw128::at(ptx::shared_addr(ss.b[st.stage]));
       ptx::wgmma_fence();
 #pragma unroll
       for (int v = 0; v < ACTIVE; ++v)
 #pragma unroll
         for (int k = 0; k < kBlockK16 / 16; ++k) {
-          // +32 bytes along K = +2 in the descriptor's (>> 4) address field; +64 rows = +8 KB = +512.
-          const u64 da = desc_a + static_cast<u64>(v * 64 * kStageRowBytes / 16 + k * 2);
-          const u64 db = desc_b + static_cast<u64>(k * 2);
+          // +32 bytes along K, +64 rows = +8 KB.
+          const u64 da = desc_a.plus(v * 64 * kStageRowBytes + k * 32).get();
+          const u64 db = desc_b.plus(k * 32).get();
           Wgmma16<AB, BLOCK_N>::mma(da, db, acc[v], static_cast<u32>(kb > 0 || k > 0));  // the first overwrites
         }
       ptx::wgmma_commit();
@@ -125,7 +125,7 @@ __device__ __forceinline__ void bf16_consume(const Bf16GemmParams& p, Storage& s
   using Ring = TileRing<kTileRing, kMathThreads / 32>;
 
   const u32 tid = threadIdx.x, lane = tid % 32;
-  const int wg_row0 = static_cast<int>(tid / 128) * kWgRows;
+  const int wg_row0 = static_cast<int>(ptx::warp_uniform(tid / 128)) * kWgRows;
   PipelineState<STAGES> st;
   PipelineState<kTileRing> ring;
   float acc[kWaves][BLOCK_N / 2];

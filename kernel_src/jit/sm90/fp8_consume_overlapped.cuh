@@ -39,7 +39,7 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p, S
   using Ring = TileRing<kTileRing, kMathThreads / 32>;
 
   const u32 tid = threadIdx.x, warp = (tid / 32) % 4, lane = tid % 32;
-  const int wg_row0 = static_cast<int>(tid / 128) * 64;
+  const int wg_row0 = static_cast<int>(ptx::warp_uniform(tid / 128)) * 64;
   const u32 a_offset = static_cast<u32>(wg_row0 * kBlockK);
   const int frag_row = wg_row0 + static_cast<int>(warp * 16 + lane / 4);  // and +8
 
@@ -102,14 +102,14 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p, S
     const u32 sfa = ptx::shared_addr(ss.sfa[ist.stage]) + c.sfa_offset;
     f.sa0 = ptx::ld_shared_f32(sfa);
     f.sa1 = ptx::ld_shared_f32(sfa + 8 * 4);
-    const u64 desc_a = ptx::make_desc_k_major_sw128(ptx::shared_addr(ss.a[ist.stage]) + a_offset);
-    const u64 desc_b = ptx::make_desc_k_major_sw128(ptx::shared_addr(ss.b[ist.stage]));
+    const auto desc_a = ptx::DescSw128::at(ptx::shared_addr(ss.a[ist.stage]) + a_offset);
+    const auto desc_b = ptx::DescSw128::at(ptx::shared_addr(ss.b[ist.stage]));
 #pragma unroll
     for (int i = 0; i < kAcc; ++i) ptx::fence_operand(f.acc[i]);
     ptx::wgmma_fence();
 #pragma unroll
-    for (int k = 0; k < kBlockK / 32; ++k)  // +32 bytes along K = +2 in the descriptor
-      Mma::mma(desc_a + static_cast<u64>(k * 2), desc_b + static_cast<u64>(k * 2), f.acc, static_cast<u32>(k > 0));
+    for (int k = 0; k < kBlockK / 32; ++k)  // +32 bytes along K
+      Mma::mma(desc_a.plus(k * 32).get(), desc_b.plus(k * 32).get(), f.acc, static_cast<u32>(k > 0));
     ptx::wgmma_commit();
 #pragma unroll
     for (int i = 0; i < kAcc; ++i) ptx::fence_operand(f.acc[i]);

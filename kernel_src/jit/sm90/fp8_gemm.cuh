@@ -119,7 +119,7 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
   using Mma = ptx::WgmmaE4M3<BLOCK_N>;
 
   const u32 tid = threadIdx.x, warp = (tid / 32) % 4, lane = tid % 32;
-  const int wg_row0 = static_cast<int>(tid / 128) * kWgRows;
+  const int wg_row0 = static_cast<int>(ptx::warp_uniform(tid / 128)) * kWgRows;
   const int frag_row = static_cast<int>(warp * 16 + lane / 4);  // and +8, within a 64-row wave
   PipelineState<STAGES> st;
   PipelineState<kTileRing> ring;
@@ -165,8 +165,8 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
         next1 = ptx::ld_global_nc(sfb.first + sfb.next + kb + 1);
       }
       sync.pipe.consumer_wait(st);
-      const u64 desc_a = ptx::make_desc_k_major_sw128(ptx::shared_addr(ss.a[st.stage]) + wg_row0 * kBlockK);
-      const u64 desc_b = ptx::make_desc_k_major_sw128(ptx::shared_addr(ss.b[st.stage]));
+      const auto desc_a = ptx::DescSw128::at(ptx::shared_addr(ss.a[st.stage]) + wg_row0 * kBlockK);
+      const auto desc_b = ptx::DescSw128::at(ptx::shared_addr(ss.b[st.stage]));
       const u32 sfa = ptx::shared_addr(ss.sfa[st.stage]) + static_cast<u32>(sfa_shift + wg_row0 + frag_row) * 4;
 #pragma unroll
       for (int v = 0; v < kWaves; ++v) {
@@ -180,10 +180,9 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
         ptx::wgmma_fence();
 #pragma unroll
         for (int k = 0; k < kBlockK / 32; ++k) {
-          // +32 bytes along K inside the swizzle atom = +2 in the descriptor's address field;
-          // +64 rows = +8 KB = +512.
-          const u64 da = desc_a + static_cast<u64>(v * 64 * kBlockK / 16 + k * 2);
-          const u64 db = desc_b + static_cast<u64>(k * 2);
+          // +32 bytes along K inside the swizzle atom; +64 rows = +8 KB.
+          const u64 da = desc_a.plus(v * 64 * kBlockK + k * 32).get();
+          const u64 db = desc_b.plus(k * 32).get();
           Mma::mma(da, db, d, NO_PROMOTION ? static_cast<u32>(kb > 0 || k > 0) : static_cast<u32>(k > 0));
         }
         ptx::wgmma_commit();

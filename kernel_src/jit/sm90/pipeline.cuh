@@ -124,9 +124,10 @@ struct TileRing {
   }
 
   // One field of a published slot (offset in ints: 0 group, 1 n_block, 2 row0, 3 rows, 4 flags,
-  // 5..7 aux).
+  // 5..7 aux), read by a converged warp: made warp-uniform, so that the branches on it are uniform
+  // to the compiler and the consumers' addresses stay on the uniform datapath.
   __device__ __forceinline__ static int field(u32 slot, int index) {
-    return static_cast<int>(ptx::ld_shared_u32(slot + 4 * index));
+    return static_cast<int>(ptx::warp_uniform(ptx::ld_shared_u32(slot + 4 * index)));
   }
 
   // Consumers, once per warp after the last read of the slot.
@@ -208,9 +209,12 @@ __device__ __forceinline__ void run_warp_roles(const void* smem, const Setup& se
   } else {
     __syncthreads();
   }
-  if (threadIdx.x >= MATH_THREADS) {
+  // The role, from the warp index made warp-uniform: the branches below are then uniform to the
+  // compiler, which keeps the consumers' addresses and loop counters on the uniform datapath.
+  const u32 warp = ptx::warp_uniform(threadIdx.x / 32);
+  if (warp >= MATH_THREADS / 32) {
     if constexpr (kReallocate) ptx::setmaxnreg_dec<kProducerRegs>();
-    if (threadIdx.x / 32 == MATH_THREADS / 32) {
+    if (warp == MATH_THREADS / 32) {
       if (ptx::elect_one()) produce();
       __syncwarp();
     }
