@@ -12,17 +12,26 @@ namespace jit::sm90 {
 
 // Folds one wave's fresh wgmma accumulator into the fp32 output accumulator. c[0..1]: scales of
 // the fragment's first row (l/4) for the first and second B scale block, c[2..3]: row l/4 + 8.
-// 8-column blocks j < first_blocks belong to the first B scale block.
+// 8-column blocks j < first_blocks belong to the first B scale block. A tile starts at a multiple
+// of gcd(BLOCK_N, 128) inside its scale block, so first_blocks is a multiple of kGroup = that / 8:
+// the scale is chosen once per group of kGroup blocks, not per block (the compiler otherwise
+// materializes a scale per block and row half, 2 x BLOCK_N / 8 multiplies and selects a stage).
 template <int ACC, bool STRADDLE>
 __device__ __forceinline__ void promote(float* out, const float* acc, const float (&c)[4], int first_blocks) {
+  constexpr int kBlocks = ACC / 4;  // 8-column blocks
+  constexpr int kGroup = STRADDLE ? gcd(2 * ACC, kBlockK) / 8 : kBlocks;
+  static_assert(kBlocks % kGroup == 0, "whole groups");
 #pragma unroll
-  for (int j = 0; j < ACC / 4; ++j) {
-    const bool first = !STRADDLE || j < first_blocks;
+  for (int g = 0; g < kBlocks / kGroup; ++g) {
+    const bool first = !STRADDLE || g * kGroup < first_blocks;
     const float s0 = first ? c[0] : c[1], s1 = first ? c[2] : c[3];
-    out[4 * j + 0] += acc[4 * j + 0] * s0;
-    out[4 * j + 1] += acc[4 * j + 1] * s0;
-    out[4 * j + 2] += acc[4 * j + 2] * s1;
-    out[4 * j + 3] += acc[4 * j + 3] * s1;
+#pragma unroll
+    for (int j = g * kGroup; j < (g + 1) * kGroup; ++j) {
+      out[4 * j + 0] += acc[4 * j + 0] * s0;
+      out[4 * j + 1] += acc[4 * j + 1] * s0;
+      out[4 * j + 2] += acc[4 * j + 2] * s1;
+      out[4 * j + 3] += acc[4 * j + 3] * s1;
+    }
   }
 }
 
