@@ -98,44 +98,45 @@ TileConfig make_config(const Shape& s, int smem_optin) {
 }
 
 // ---- The performance model (estimate_cycles). Units: SM clock cycles at the ~1.75 GHz an H200
-// sustains under FP8 load. Every constant below was fitted to bench/sweeps_sm90_fp8_overlap_h200.txt
-// (30 PEERS.md shapes x 20 CLUSTER=1 tiles, H200; the 16 tiles up to 128x128 with the overlapped K
-// loop, the others with the plain one): the model predicts those 582 run times with an RMS error of
-// 8.4% (85% within 10%; 6.4% over the tiles within 20% of each shape's best), and the 90 OVERLAP=0
-// reference runs of the same file with 4.1%. The worst are tiles it never picks: 256xN on M <= 128
-// (up to 46% optimistic) and 64-row tiles on moe-contiguous 32x256 4096x7168 (up to 39%, see
-// kBRefetch).
+// sustains under FP8 load. The structure and the first calibration come from
+// bench/sweeps_sm90_fp8_overlap_h200.txt (session 2); every constant below was refitted (coordinate
+// descent on the log run-time error and the choices, bench/NOTES.md v0.6) to
+// bench/sweeps_sm90_fp8_v0.6_h200.txt: the 30 PEERS.md shapes x 21 CLUSTER=1 tiles and the split-K
+// tiles, measured after the consumers moved to the uniform datapath (5-30% faster stages: the
+// chain and straddle costs below shrank most). The model predicts those 612 unsplit run times with
+// an RMS error of 9.4%, and its choices run at 0.991 of the fastest measured tile (geomean, worst
+// 0.953). The worst estimates are tiles it never picks: 256xN on M <= 128, and 64-row tiles on
+// moe-contiguous 32x256 4096x7168 (see kBRefetch).
 
 // The consumers' work per pipeline stage (one 128-deep K block) -- the wgmma rate first: 4096 e4m3
-// FMA per cycle, at the lower clock a fully busy SM runs (power), or the wgmma's shared-memory
-// operand reads (A 2 KB + B BLOCK_N x 32 bytes per m64k32, 128 B/cycle) where those take longer.
-constexpr double kMmaCyclesPerFma = 1.12 / 4096;
+// FMA per SM cycle nominally (fitted: 0.936 model cycles per 4096, the model's clock being a fit
+// too), or the wgmma's shared-memory operand reads (A 2 KB + B BLOCK_N x 32 bytes per m64k32,
+// 128 B/cycle) where those take longer.
+constexpr double kMmaCyclesPerFma = 0.936 / 4096;
 // The plain K loop (OVERLAP=0: BLOCK_N > 128 or BLOCK_M = 256, and the forced/no-promotion
 // variants):
 //  - One warpgroup (BLOCK_M = 64) runs a serial chain: wait for the stage, 4 x wgmma, drain, release,
 //    promote (N/2 FFMA per thread). The fixed part (barrier, issue and drain latencies) dominates
-//    narrow tiles: 64x32 measures ~405 cycles a stage for 64 cycles of MMA.
-constexpr double kOneWgStage = 256;
+//    narrow tiles (v0.3: 64x32 measured ~405 cycles a stage for 64 cycles of MMA).
+constexpr double kOneWgStage = 206;
 //  - Two warpgroups run in step on the same stage, sharing the tensor cores, then promote together
 //    (N FFMA issue cycles per SM sub-partition). Each 64-row wave's chain (wgmma issue, drain,
-//    promotion) has a floor of ~490 cycles that the other warpgroup's MMAs cannot hide when they are
-//    short: 256x64 measures ~1000 cycles a stage (two waves) for 573 of MMA, 256x128 ~1470 for 1147.
-constexpr double kTwoWgStage = 73, kWaveFloor = 487;
+//    promotion) has a floor (kWaveFloor) that the other warpgroup's MMAs cannot hide when they are
+//    short (v0.3: 256x64 measured ~1000 cycles a stage, two waves, for 573 of MMA).
+constexpr double kTwoWgStage = 56, kWaveFloor = 392;
 //  - A tile whose columns straddle two 128-wide B scale blocks (BLOCK_N 48, 80, 96, 112, 144, 160,
-//    192) promotes with two scales and pays per promotion: measured 128x160 costs ~1100 cycles a
-//    stage, 128x192 ~1350, 64x192 ~900.
-constexpr double kStraddleOneWg = 138, kStraddleTwoWg = 6, kStraddleTwoWgPerColumn = 1.44;
+//    192) promotes with two scales, chosen once per group of column blocks (sm90/fp8_promote.cuh),
+//    and pays per promotion.
+constexpr double kStraddleOneWg = 96, kStraddleTwoWg = 4, kStraddleTwoWgPerColumn = 0.97;
 // The overlapped K loop (OVERLAP=1, sm90/fp8_consume_overlapped.cuh): each warpgroup keeps the next
 // stage's wgmma in flight while it waits for the older one, releases its slot and promotes it, so
 // that chain (barrier wait, issue, release, promotion) runs beside the tensor cores instead of after
 // them. A stage takes a soft maximum (kOverlapNorm) of the MMAs of all active waves and one
 // warpgroup's chain: ~190 cycles with one warpgroup, ~290 with two (they share the SM's issue slots
-// and the promotion is 2 x N FFMA per sub-partition), plus the straddle's second scale. Measured:
-// 64x16 ~230 cycles a stage, 64x32 ~250 (405 plain), 64x64 ~280 (470), 128x64 ~420 at small grids,
-// 128x128 ~650 (~800 plain) for 573 of MMA.
-constexpr double kOverlapOneWg = 189, kOverlapTwoWg = 286, kOverlapNorm = 1.4;
-constexpr double kOverlapStraddle = 13, kOverlapStraddleOneWgPerColumn = 1.06,
-                 kOverlapStraddleTwoWgPerColumn = 1.83;
+// and the promotion is 2 x N FFMA per sub-partition), plus the straddle's second scale.
+constexpr double kOverlapOneWg = 164, kOverlapTwoWg = 216, kOverlapNorm = 1.4;
+constexpr double kOverlapStraddle = 8, kOverlapStraddleOneWgPerColumn = 0.94,
+                 kOverlapStraddleTwoWgPerColumn = 1.38;
 // With few busy SMs the GPU runs a higher clock (the H200 boosts up to 1.98 GHz, 13% above the loaded
 // clock): the consumers' cycles shrink by up to kClockBoost as the grid empties (64x2112x7168 on 17
 // to 33 CTAs runs the consumer-bound stages ~5-8% faster than the 4096-row shapes on 132).
@@ -146,7 +147,7 @@ constexpr double kClockBoost = 0.075;
 // kSmFeed bytes a cycle, and the L2 delivers kL2FeedPerSm per SM (7600 B/cycle, ~13 TB/s, on 132
 // SMs: the large-M rate of the overlapped tiles -- 64x64 moves 16.6 KB in ~285 cycles a stage,
 // 128x64 25 KB in ~480). A grid of fewer CTAs gets more each.
-constexpr double kSmFeed = 80, kL2FeedPerSm = 57.5;
+constexpr double kSmFeed = 69.6, kL2FeedPerSm = 55.3;
 
 // A stage's load latency, hidden by the stages in flight: an L2 hit, plus for first-touch data an
 // HBM miss whose queueing grows with the CTAs streaming at once. A stage waits for its slowest load,
@@ -157,7 +158,7 @@ constexpr double kSmFeed = 80, kL2FeedPerSm = 57.5;
 // requested). This is what makes deep pipelines win at small M: 64x64 (13 stages) beats 128x64 (8)
 // on 64x7168x16384 by 1.7x; and it is what slows the 1-3-wave 64xN tiles of 64x24576x1536 (B read
 // once, every stage a miss).
-constexpr double kLatencyHit = 1270, kLatencyMiss = 3170, kBFirst = 0.69;
+constexpr double kLatencyHit = 1320, kLatencyMiss = 3650, kBFirst = 0.66;
 
 // A stage is a soft maximum (kStageNorm) of the consumers, the feed and the latency over the stages
 // in flight: the three overlap imperfectly.
@@ -167,31 +168,31 @@ constexpr double kStageNorm = 18;
 // bf16 tile, which each consumer warpgroup does for its own rows (a 64x128 tile takes one
 // warpgroup twice as long as a 128x64 tile takes two) -- and in the m_indices layout the expert-id
 // loads the consumers wait on at the tile's start.
-constexpr double kEpilogueFixed = 559, kEpilogueBytesPerCycle = 59, kIndicesPerTile = 914;
+constexpr double kEpilogueFixed = 449, kEpilogueBytesPerCycle = 73, kIndicesPerTile = 914;
 
 // Per kernel: launch, prologue (barrier init, descriptor fetch, first loads) and the tail, which
 // nothing overlaps; then the CTAs' path and the HBM traffic, combined in a 2-norm (streaming from
 // HBM and computing overlap only in part). kHbmBytesPerCycle: the rate of the unique traffic,
 // 128-byte rows strided by K (~4.4 TB/s under that combination; the HBM-bound shapes measure 2-3.3
 // TB/s overall, fixed cost included).
-constexpr double kKernelFixed = 10630, kHbmBytesPerCycle = 2536;
+constexpr double kKernelFixed = 10220, kHbmBytesPerCycle = 2536;
 // B tiles shared by several m-blocks are not all L2 hits: sharers drift apart and the L2 evicts in
 // between, so each m-block beyond an expert's first re-fetches ~kBRefetch of its B bytes from HBM.
 // Fitted to the sweep; it is what the 64-row tiles lose where B traffic dominates: moe-contiguous
-// 32x256 4096x7168 (64x128 469 TFLOP/s against 865 for 128x128; even with this term the model
-// stays 30-39% optimistic there) and 128x7168x16384 (128x64 646 vs 64x128 590, same grid and stages).
-constexpr double kBRefetch = 0.24;
+// 32x256 4096x7168 (v0.5: 64x128 469 TFLOP/s against 865 for 128x128; even with this term the
+// model stays optimistic there) and 128x7168x16384 (128x64 beats 64x128, same grid and stages).
+constexpr double kBRefetch = 0.19;
 
 // Not calibrated: CLUSTER=2 measured 1.3-1.8x slower than this (see choose_tile).
 constexpr double kClusterStart = 1000;
 
 // Split-K (bench/sweeps_sm90_*_split_h200.txt, session 3): per tile, the partials' round trip
 // through the cluster and their bytes, written into rank 0's shared memory and read back there;
-// and a K loop ~15% slower per stage than unsplit (measured, cause not found: with the exchange
+// and a K loop slower per stage than unsplit (measured, cause not found: with the exchange
 // compiled out, 64x64 split 2 still ran 4096x7168x16384 at 226 against 304 TFLOP/s unsplit).
-// Fitted by hand so that the choices match the sweep: split wins only where tiles are far fewer
-// than SMs (64x2112x7168, 128x2112x7168; BF16 also 128x4096x7168), by 2-16%.
-constexpr double kSplitFixed = 2000, kSplitBytesPerCycle = 64, kSplitStage = 1.15;
+// Split wins only where tiles are far fewer than SMs (64x2112x7168; BF16 also 128x2112x7168 and
+// 128x4096x7168), by 2-16%.
+constexpr double kSplitFixed = 2000, kSplitBytesPerCycle = 64, kSplitStage = 1.32;
 
 // What the host can know of the tiles: their expected count, its variance (expert sizes are
 // device data), the rows per expert, and the experts with rows.
