@@ -39,6 +39,7 @@ constexpr int storage_bytes(int bm, int bn, int stages, int split) {
   at = align_up(at, 1024) + stages * bm * sm90::kBlockK;                    // a
   at = align_up(at, 1024) + stages * bn * sm90::kBlockK;                    // b
   at = align_up(at, 128) + stages * (bm + sm90::kSfaPad) * 4;               // sfa
+  at = align_up(at, 16) + stages * 16;                                      // sfb
   at = align_up(at, 16) + sm90::split_partial_floats(split, bm, bn) * 4;    // partials
   at = align_up(at, 8) + stages * 16;                                       // full, empty
   at = align_up(at, 8) + sm90::kTileRing * 16 + 16;                         // tile_*, split_*

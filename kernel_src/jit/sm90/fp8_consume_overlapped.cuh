@@ -43,8 +43,8 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p, S
   const u32 a_offset = static_cast<u32>(wg_row0 * kBlockK);
   const int frag_row = wg_row0 + static_cast<int>(warp * 16 + lane / 4);  // and +8
 
-  // A stage in flight: its accumulator and the scales its promotion needs (A's read from the slot
-  // before it is released; B's a global load that lands while the MMAs run).
+  // A stage in flight: its accumulator and the scales its promotion needs (read from the slot
+  // before it is released).
   struct InFlight {
     float acc[kAcc];
     float sa0, sa1, sb0, sb1;
@@ -53,8 +53,7 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p, S
   struct Cursor {
     bool done, valid, active;
     int kb;
-    const float* sfb;
-    int sfb_next, first_blocks;
+    int first_blocks;
     u32 sfa_offset;
   };
 
@@ -72,8 +71,7 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p, S
     const int row0 = Ring::field(slot, 2), rows = Ring::field(slot, 3);
     c.active = c.valid && wg_row0 < rows &&
                (L != Layout::contiguous_indices || p.groups[row0 + wg_row0] == group);
-    const BScaleBlocks<BLOCK_N> b(p, group, n0);
-    c.sfb = b.first, c.sfb_next = b.next, c.first_blocks = b.first_blocks;
+    c.first_blocks = BScaleBlocks<BLOCK_N>(p, group, n0).first_blocks;
     // The offsets layout's A-scale box starts at row0 rounded down to 4 (the producer's load).
     c.sfa_offset = static_cast<u32>((L == Layout::contiguous_offsets ? (row0 & 3) : 0) + frag_row) * 4;
   };
@@ -96,12 +94,13 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p, S
   };
 
   const auto issue = [&](InFlight& f) {  // the tile's next stage into f
-    f.sb0 = ptx::ld_global_nc(c.sfb + c.kb);
-    f.sb1 = ptx::ld_global_nc(c.sfb + c.sfb_next + c.kb);
     sync.pipe.consumer_wait(ist);
     const u32 sfa = ptx::shared_addr(ss.sfa[ist.stage]) + c.sfa_offset;
+    const u32 sfb = ptx::shared_addr(ss.sfb[ist.stage]);
     f.sa0 = ptx::ld_shared_f32(sfa);
     f.sa1 = ptx::ld_shared_f32(sfa + 8 * 4);
+    f.sb0 = ptx::ld_shared_f32(sfb);
+    f.sb1 = ptx::ld_shared_f32(sfb + 4);
     const auto desc_a = ptx::DescSw128::at(ptx::shared_addr(ss.a[ist.stage]) + a_offset);
     const auto desc_b = ptx::DescSw128::at(ptx::shared_addr(ss.b[ist.stage]));
 #pragma unroll

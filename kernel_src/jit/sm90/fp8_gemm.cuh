@@ -17,9 +17,11 @@
 //   other's MMAs. With OVERLAP (one wave per warpgroup, BLOCK_N <= 128, the heuristics' default
 //   there; sm90/fp8_consume_overlapped.cuh) the next stage's wgmma are issued before a stage is
 //   drained, into a second wgmma accumulator, so the tensor cores also run while the warpgroup
-//   waits, releases and promotes. A scales come from shared memory (TMA-loaded with the stage:
-//   that is what the M-major layout is for); the one or two B scales per stage are L1-cached loads
-//   issued one stage ahead (the first stage's come with the TileInfo). A 128-wide B scale block may
+//   waits, releases and promotes. Scales come from shared memory with the stage: A's TMA-loaded
+//   (that is what the M-major layout is for), the stage's one or two B scales copied by the
+//   producer with cp.async, whose completion is the full barrier's second arrival. (Loaded by the
+//   consumers from global memory, ptxas moved them to uniform registers right after the load and
+//   stalled there, before the stage's wgmma.) A 128-wide B scale block may
 //   straddle two N tiles when BLOCK_N does not divide 128 (112, 144, 160, 192): columns before the
 //   boundary take the first block's scale, the rest the next.
 // - Multicast (CLUSTER = 2). Consecutive tiles of the scheduler's order go to the two CTAs of a
@@ -64,16 +66,7 @@ __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
   ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, rank);
   const auto info = [&](const Step& s) {
     const Tile& t = s.tile;
-    // The tile's first B scales travel with its TileInfo, so that the consumers do not start the
-    // tile on a global load; issued here, they land while the first stage is being set up.
-    float sb0 = 0.f, sb1 = 0.f;
-    if (s.valid) {
-      const BScaleBlocks<BLOCK_N> b(p, t.group, t.n_block * BLOCK_N);
-      sb0 = ptx::ld_global_nc(b.first + kbs.begin);
-      sb1 = ptx::ld_global_nc(b.first + b.next + kbs.begin);
-    }
-    return TileInfo{t.group, t.n_block, t.row0, t.rows, s.valid ? kTileValid : 0,
-                    {__float_as_uint(sb0), __float_as_uint(sb1), 0}};
+    return TileInfo{t.group, t.n_block, t.row0, t.rows, s.valid ? kTileValid : 0, {}};
   };
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
@@ -99,6 +92,13 @@ __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
     if constexpr (kMasked) ptx::tma_load_3d(sfa_dst, &p.map_sfa, bar, sfa_row, kb, t.group);
     else ptx::tma_load_2d(sfa_dst, &p.map_sfa, bar, sfa_row, kb);
     ptx::tma_load_3d(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
+    // The K block's B scales (first and second scale block of the tile's columns), by cp.async:
+    // 4-byte copies need no alignment, and their completion is the stage's second arrival.
+    const BScaleBlocks<BLOCK_N> b(p, t.group, t.n_block * BLOCK_N);
+    const u32 sfb_dst = ptx::shared_addr(ss.sfb[stage]);
+    ptx::cp_async_4(sfb_dst, b.first + kb);
+    ptx::cp_async_4(sfb_dst + 4, b.first + b.next + kb);
+    ptx::cp_async_mbarrier_arrive_noinc(bar);
   };
   produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, info, load);
 }
@@ -148,10 +148,8 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
       }
     }
 
-    // B scales: the first stage's from the slot, the later ones loaded a stage ahead.
+    // Where the tile's B scale blocks split its columns (the scales come with each stage).
     const BScaleBlocks<BLOCK_N> sfb(p, group, n0);
-    float sb0 = __uint_as_float(static_cast<u32>(Ring::field(slot, 5)));
-    float sb1 = __uint_as_float(static_cast<u32>(Ring::field(slot, 6)));
     float first_scales[kWaves][4];  // NO_PROMOTION: the scales of K block 0
 #pragma unroll
     for (int v = 0; v < kWaves; ++v)
@@ -159,12 +157,9 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
       for (int i = 0; i < kAcc; ++i) out[v][i] = 0.f;
 
     for (int kb = kbs.begin; kb < kbs.end; ++kb, st.advance()) {
-      float next0 = 0.f, next1 = 0.f;  // issued a stage ahead: the load hides behind the MMAs
-      if (valid && kb + 1 < kbs.end) {
-        next0 = ptx::ld_global_nc(sfb.first + kb + 1);
-        next1 = ptx::ld_global_nc(sfb.first + sfb.next + kb + 1);
-      }
       sync.pipe.consumer_wait(st);
+      const u32 sfb_at = ptx::shared_addr(ss.sfb[st.stage]);
+      const float sb0 = ptx::ld_shared_f32(sfb_at), sb1 = ptx::ld_shared_f32(sfb_at + 4);
       const auto desc_a = ptx::DescSw128::at(ptx::shared_addr(ss.a[st.stage]) + wg_row0 * kBlockK);
       const auto desc_b = ptx::DescSw128::at(ptx::shared_addr(ss.b[st.stage]));
       const u32 sfa = ptx::shared_addr(ss.sfa[st.stage]) + static_cast<u32>(sfa_shift + wg_row0 + frag_row) * 4;
@@ -199,8 +194,6 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
         }
       }
       if (last_active < 0) sync.pipe.consumer_release(st, lane);
-      sb0 = next0;
-      sb1 = next1;
     }
 
     if constexpr (NO_PROMOTION) {

@@ -53,7 +53,8 @@ struct BScaleBlocks {
   }
 };
 
+// Two producer arrivals per stage: the TMA loads' expect_tx and the B scales' cp.async.
 template <int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER>
-using Fp8Sync = GemmSync<STAGES, CLUSTER, fp8_math_threads(BLOCK_M) / 32>;
+using Fp8Sync = GemmSync<STAGES, CLUSTER, fp8_math_threads(BLOCK_M) / 32, 2>;
 
 }  // namespace jit::sm90

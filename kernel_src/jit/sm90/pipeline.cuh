@@ -26,7 +26,9 @@ struct PipelineState {
 };
 
 // `full` and `empty` are the shared addresses of two arrays of STAGES mbarriers (8 bytes each).
-template <int STAGES, int CLUSTER, int CONSUMER_WARPS>
+// PRODUCER_ARRIVALS: arrivals the producer makes on a full barrier per stage -- its
+// arrive.expect_tx, plus (FP8) the one its cp.async of the stage's B scales triggers.
+template <int STAGES, int CLUSTER, int CONSUMER_WARPS, int PRODUCER_ARRIVALS = 1>
 struct Pipeline {
   u32 full, empty;
 
@@ -38,7 +40,7 @@ struct Pipeline {
   // reads it has arrived; its producer announces the bytes with one arrive.expect_tx.
   __device__ __forceinline__ void init() const {
     for (u32 s = 0; s < STAGES; ++s) {
-      ptx::mbarrier_init(full_bar(s), 1);
+      ptx::mbarrier_init(full_bar(s), PRODUCER_ARRIVALS);
       ptx::mbarrier_init(empty_bar(s), CONSUMER_WARPS * CLUSTER);
     }
     ptx::fence_mbarrier_init();
@@ -59,7 +61,8 @@ struct Pipeline {
 
   // Producer, for a null step: completes the slot's phase with nothing in it.
   __device__ __forceinline__ void producer_skip(const PipelineState<STAGES>& st) const {
-    ptx::mbarrier_arrive(full_bar(st.stage));
+#pragma unroll
+    for (int i = 0; i < PRODUCER_ARRIVALS; ++i) ptx::mbarrier_arrive(full_bar(st.stage));
   }
 
   // Consumer: wait for the slot's data.
@@ -140,10 +143,10 @@ struct TileRing {
 
 // The synchronization of one CTA of an SM90 GEMM: its stage pipeline and its TileInfo ring, over
 // the barriers of a PipelineStorage.
-template <int STAGES, int CLUSTER, int CONSUMER_WARPS>
+template <int STAGES, int CLUSTER, int CONSUMER_WARPS, int PRODUCER_ARRIVALS = 1>
 struct GemmSync {
   static constexpr int kStages = STAGES;
-  Pipeline<STAGES, CLUSTER, CONSUMER_WARPS> pipe;
+  Pipeline<STAGES, CLUSTER, CONSUMER_WARPS, PRODUCER_ARRIVALS> pipe;
   TileRing<kTileRing, CONSUMER_WARPS> tiles;
 
   __device__ __forceinline__ explicit GemmSync(PipelineStorage<STAGES>& s)

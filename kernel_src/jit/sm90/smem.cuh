@@ -89,6 +89,9 @@ struct Fp8SharedStorage {
   alignas(1024) unsigned char a[STAGES][kABytes];
   alignas(1024) unsigned char b[STAGES][kBBytes];
   alignas(128) float sfa[STAGES][BLOCK_M + kSfaPad];  // a TMA destination: 128-byte aligned
+  // The stage's B scales (its K block's, for the tile's first and second 128-column scale block),
+  // copied in by the producer with the stage, so that the consumers' only scale loads are ld.shared.
+  alignas(16) float sfb[STAGES][4];
   alignas(16) float partials[split_partial_floats(SPLIT, BLOCK_M, BLOCK_N)];
   PipelineStorage<STAGES> sync;
 
