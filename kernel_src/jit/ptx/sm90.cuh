@@ -134,14 +134,6 @@ __device__ __forceinline__ u32 pack_f16x2(float lo, float hi) {
   return r;
 }
 
-// ld.global.nc.f32 ("Data Movement: ld.global.nc"): a read-only, L1-cached load, for the small
-// scale arrays that every thread of a CTA reads (one broadcast transaction per warp).
-__device__ __forceinline__ float ld_global_nc(const float* p) {
-  float r;
-  asm volatile("ld.global.nc.f32 %0, [%1];\n" : "=f"(r) : "l"(p));
-  return r;
-}
-
 // ld.shared / st.shared / st.global.v4: explicit shared/global accesses where
 // the generic-address forms would cost an address conversion in the hot loop.
 __device__ __forceinline__ float ld_shared_f32(u32 addr) {

@@ -87,7 +87,7 @@ struct Pipeline {
 struct TileInfo {
   int group, n_block, row0, rows;  // as in jit::Tile
   int flags;                       // kTileValid: compute and store it; kTileDone: no more steps
-  u32 aux[3];                      // the kernel's own per-tile data (FP8: the first B scales)
+  u32 aux[3];                      // a kernel's own per-tile data (unused now; keeps 32 bytes)
 };
 static_assert(sizeof(TileInfo) == 32, "TileInfo is stored as int[8]");
 constexpr int kTileValid = 1, kTileDone = 2;
