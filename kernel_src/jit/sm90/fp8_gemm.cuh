@@ -4,11 +4,12 @@
 // Design (after DeepGEMM v1's sm90 1D2D kernel; our own code):
 // - Warp roles. 128 + 128*W threads: W consumer warpgroups (W = 1 for BLOCK_M = 64, else 2) and
 //   one producer warpgroup, of which a single elected thread runs the tile scheduler and issues
-//   every TMA load; it hands each tile to the consumers through a small ring of TileInfo slots in
-//   shared memory (with the tile's first B scales), so the consumers keep no scheduler state.
+//   every TMA load (and the B scales' cp.async); it hands each tile to the consumers through a
+//   small ring of TileInfo slots in shared memory, so the consumers keep no scheduler state.
 //   setmaxnreg moves registers from the producer (40) to the consumers (232) when W = 2.
 // - Pipeline. STAGES slots of one 128-wide K block each (A: BLOCK_M x 128 B, B: BLOCK_N x 128 B,
-//   128-byte swizzle; A scales: BLOCK_M floats), full/empty mbarriers (sm90/pipeline.cuh). The
+//   128-byte swizzle; A scales: BLOCK_M floats; B scales: 2 floats), full/empty mbarriers
+//   (sm90/pipeline.cuh; a full barrier completes on the TMA bytes and the B scales' cp.async). The
 //   producer runs ahead across tiles, so the epilogue of one tile overlaps the loads of the next.
 // - Math. Warpgroup w owns rows [w * BLOCK_M / W, ...) in waves of 64 rows. Per stage and wave:
 //   4 x wgmma m64nBLOCK_Nk32 into a fresh fp32 accumulator, wait, release the slot (after the last
