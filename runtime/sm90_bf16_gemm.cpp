@@ -416,11 +416,12 @@ std::vector<TmaDesc> tensor_maps(const TileConfig& t, const GroupedGemmArgs& g) 
                  static_cast<std::uint32_t>(t.block_n), sm90::kBlockK16, TmaSwizzle::b128, true),
   };
   if (g.d.dtype != DType::fp32) {
-    // D: one box per column chunk of the swizzled smem tile (sm90/epilogue.cuh, OutputTile).
+    // D: one box per column chunk of a consumer warpgroup's rows of the swizzled smem tile
+    // (sm90/epilogue.cuh, OutputTile, store_tile).
     const int swizzle = sm90::d_swizzle_bytes(t.block_n);
     maps.push_back(tma_matrix("d", g.d.data, tma_type(g.d.dtype), 2, g.m, g.n, g.d.ld, groups, g.d.batch_stride,
-                              static_cast<std::uint32_t>(t.block_m), static_cast<std::uint32_t>(swizzle / 2),
-                              TmaSwizzle(swizzle), masked));
+                              static_cast<std::uint32_t>(sm90::epilogue_box_rows(t.block_m)),
+                              static_cast<std::uint32_t>(swizzle / 2), TmaSwizzle(swizzle), masked));
   }
   return maps;
 }

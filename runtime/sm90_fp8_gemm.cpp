@@ -441,10 +441,10 @@ std::array<TmaDesc, 4> tensor_maps(const TileConfig& t, const GroupedGemmArgs& g
       tma_matrix("a_scales", g.a_scales.data, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4, kb, g.m, g.a_scales.ld, groups,
                  g.a_scales.batch_stride, 1, static_cast<std::uint32_t>(sm90::sfa_box_rows(g.layout, t.block_m)),
                  TmaSwizzle::none, masked),
-      // D: one box per column chunk of the swizzled smem tile.
+      // D: one box per column chunk of a consumer warpgroup's rows of the swizzled smem tile.
       tma_matrix("d", g.d.data, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, g.m, g.n, g.d.ld, groups, g.d.batch_stride,
-                 static_cast<std::uint32_t>(t.block_m), static_cast<std::uint32_t>(swizzle / 2), TmaSwizzle(swizzle),
-                 masked),
+                 static_cast<std::uint32_t>(sm90::epilogue_box_rows(t.block_m)), static_cast<std::uint32_t>(swizzle / 2),
+                 TmaSwizzle(swizzle), masked),
   };
 }
 

@@ -170,7 +170,7 @@ __device__ __forceinline__ void bf16_consume(const Bf16GemmParams& p, Storage& s
     sync.tiles.release(ring, lane);
   }
   if constexpr (D != DType::fp32)
-    if (tid == 0) ptx::bulk_wait_group<0>();  // the smem tile must outlive the last stores
+    if (tid % 128 == 0) ptx::bulk_wait_group<0>();  // the smem tile must outlive each warpgroup's last stores
 }
 
 template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, int SWIZZLE_N,

@@ -14,9 +14,9 @@
 
 namespace jit::sm90 {
 
-// Named barriers of the consumer warpgroups (0 is __syncthreads).
-constexpr u32 kBarrierEpilogueFree = 1;   // smem tile free again (+ the all-rows-valid vote)
-constexpr u32 kBarrierEpilogueReady = 2;  // smem tile complete, visible to the TMA unit
+// Named barriers of each consumer warpgroup w's epilogue (0 is __syncthreads): these + 2 w.
+constexpr u32 kBarrierEpilogueFree = 1;   // its smem rows free again (+ the all-rows-valid vote)
+constexpr u32 kBarrierEpilogueReady = 2;  // its smem rows complete, visible to the TMA unit
 
 // Two fp32 values as a packed pair of T (bf16 or fp16), `lo` at the lower address.
 template <DType T>
@@ -76,29 +76,30 @@ struct OutputTile {
     }
   }
 
-  // One thread: the TMA stores of the whole tile, columns [n0, ...) and rows [row0, ...) of the
-  // output map (group `g` for 3-D maps). Rows and columns outside the map are clipped by TMA.
+  // One thread: the TMA stores of the box of rows [tile_row, tile_row + box rows) of the tile (the
+  // map's box), to columns [n0, ...) and rows [row0, ...) of the output map (group `g` for 3-D
+  // maps). Rows and columns outside the map are clipped by TMA.
   template <bool kGrouped>
-  __device__ __forceinline__ static void store_tma(const void* map, u32 tile, int n0, int row0, int g) {
+  __device__ __forceinline__ static void store_tma(const void* map, u32 tile, int tile_row, int n0, int row0, int g) {
 #pragma unroll
     for (int c = 0; c < kChunks; ++c) {
-      const u32 src = tile + static_cast<u32>(c * BLOCK_M * kSwizzle);
+      const u32 src = tile + static_cast<u32>(c * BLOCK_M * kSwizzle + tile_row * kSwizzle);
       if constexpr (kGrouped) ptx::tma_store_3d(map, src, n0 + c * kChunkCols, row0, g);
       else ptx::tma_store_2d(map, src, n0 + c * kChunkCols, row0);
     }
     ptx::bulk_commit_group();
   }
 
-  // All consumer threads: copies the rows for which row_ok(r) holds (r < rows, tile-relative)
-  // and the columns below n, 16 bytes at a time; consecutive threads take consecutive pieces of a
-  // row so the stores coalesce.
+  // THREADS threads (thread index `t`): copies the rows r of [first, first + count) for which
+  // row_ok(r) holds (r < rows, tile-relative) and the columns below n, 16 bytes at a time;
+  // consecutive threads take consecutive pieces of a row so the stores coalesce.
   template <int THREADS, class RowOk>
   __device__ __forceinline__ static void store_masked(u32 tile, unsigned short* out, i64 ld, int n0, int n,
-                                                      int rows, const RowOk& row_ok) {
+                                                      int rows, const RowOk& row_ok, int first, int count, int t) {
 #pragma unroll 1
-    for (int idx = static_cast<int>(ptx::thread_id_x()); idx < BLOCK_M * kPiecesPerRow; idx += THREADS) {
-      const int r = idx / kPiecesPerRow;
-      const int col = (idx - r * kPiecesPerRow) * 8;
+    for (int idx = t; idx < count * kPiecesPerRow; idx += THREADS) {
+      const int r = first + idx / kPiecesPerRow;
+      const int col = (idx % kPiecesPerRow) * 8;
       if (r >= rows || n0 + col >= n || !row_ok(r)) continue;
       u32 v[4];
       ptx::ld_shared_v4(tile + offset(r, col), v);
@@ -116,36 +117,47 @@ __device__ __forceinline__ bool row_writable(const int* groups, const Tile& t, i
   return true;
 }
 
-// The epilogue of one tile with a 16-bit D, all THREADS consumer threads: the fragments (WAVES
-// waves of 64 rows from row wg_row0 of the tile, per warpgroup) go to the smem tile at `d_tile`,
-// then out by TMA when every row of the tile inside the output map may be written (a full tile,
-// or one clipped by the map's end; with m_indices every row must be the expert's), else by the
-// masked copy. `p` has the output's map_d, d, ldd, batch_d, and groups, m, n.
+// The epilogue of one tile with a 16-bit D, by each consumer warpgroup (THREADS consumer threads in
+// all) for its own rows -- WAVES waves of 64 from tile row wg_row0 -- on its own: the fragments go
+// to those rows of the smem tile at `d_tile`, then out by a TMA store of the warpgroup's box when
+// every one of its rows inside the output map may be written (all inside the tile's rows, or the
+// tile clipped by the map's end; with m_indices every row must be the expert's), else by the masked
+// copy. The warpgroups synchronize only within themselves, so one's epilogue can run beside the
+// other's last MMAs. `p` has the output's map_d (box: epilogue_box_rows), d, ldd, batch_d, and
+// groups, m, n.
 template <Layout L, int BLOCK_M, int BLOCK_N, int THREADS, DType T, int WAVES, int ACC, class Params,
           class Addend = NoAddend>
 __device__ __forceinline__ void store_tile(const Params& p, const Tile& t, const float (&acc)[WAVES][ACC], int wg_row0,
                                            u32 d_tile, const Addend& add = {}) {
   using Out = OutputTile<BLOCK_M, BLOCK_N, T>;
-  const int tid = static_cast<int>(ptx::thread_id_x());
+  constexpr int kWgRows = BLOCK_M / (THREADS / 128);
+  static_assert(kWgRows == WAVES * 64 && kWgRows == epilogue_box_rows(BLOCK_M), "a warpgroup's rows");
+  const int wg_tid = static_cast<int>(ptx::thread_id_x()) % 128;
+  const u32 bar = 2 * static_cast<u32>(wg_row0 / kWgRows);  // warp-uniform: wg_row0 is
+  const int rows = t.rows - wg_row0;                          // this warpgroup's, if positive
+  if (rows <= 0) return;                                      // uniform across the warpgroup
   bool row_ok = true;
   if constexpr (L == Layout::contiguous_indices)
-    if (tid < t.rows) row_ok = p.groups[t.row0 + tid] == t.group;
-  if (tid == 0) ptx::bulk_wait_group_read<0>();  // the previous tile's stores have left the smem tile
-  const bool all_rows = ptx::named_barrier_and(kBarrierEpilogueFree, THREADS, row_ok) &&
-                        (t.rows == BLOCK_M || t.row0 + t.rows == p.m);
+    if (wg_tid < rows && wg_tid < kWgRows) row_ok = p.groups[t.row0 + wg_row0 + wg_tid] == t.group;
+  if (wg_tid == 0) ptx::bulk_wait_group_read<0>();  // its previous tile's stores have left the smem rows
+  const bool all_rows = ptx::named_barrier_and(kBarrierEpilogueFree + bar, 128, row_ok) &&
+                        (rows >= kWgRows || t.row0 + t.rows == p.m);
 #pragma unroll
   for (int v = 0; v < WAVES; ++v) Out::stage(d_tile, acc[v], wg_row0 + v * 64, add, v);
   ptx::fence_proxy_async_shared();
-  ptx::named_barrier_sync(kBarrierEpilogueReady, THREADS);
+  ptx::named_barrier_sync(kBarrierEpilogueReady + bar, 128);
   if (all_rows) {
-    if (tid == 0) Out::template store_tma<L == Layout::masked>(&p.map_d, d_tile, t.n_block * BLOCK_N, t.row0, t.group);
+    if (wg_tid == 0)
+      Out::template store_tma<L == Layout::masked>(&p.map_d, d_tile, wg_row0, t.n_block * BLOCK_N, t.row0 + wg_row0,
+                                                   t.group);
   } else {
     unsigned short* dst = static_cast<unsigned short*>(p.d) +
                           (L == Layout::masked ? static_cast<i64>(t.group) * p.batch_d : 0) +
                           static_cast<i64>(t.row0) * p.ldd;
-    Out::template store_masked<THREADS>(d_tile, dst, p.ldd, t.n_block * BLOCK_N, p.n, t.rows, [&](int r) {
-      return L != Layout::contiguous_indices || p.groups[t.row0 + r] == t.group;
-    });
+    Out::template store_masked<128>(
+        d_tile, dst, p.ldd, t.n_block * BLOCK_N, p.n, t.rows,
+        [&](int r) { return L != Layout::contiguous_indices || p.groups[t.row0 + r] == t.group; }, wg_row0, kWgRows,
+        wg_tid);
   }
 }
 

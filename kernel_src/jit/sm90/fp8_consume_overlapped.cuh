@@ -163,7 +163,7 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p, S
     store();  // releases the slot: ring moves on
     open();
   }
-  if (tid == 0) ptx::bulk_wait_group<0>();  // the smem tile must outlive the last stores
+  if (tid % 128 == 0) ptx::bulk_wait_group<0>();  // the smem tile must outlive each warpgroup's last stores
 }
 
 }  // namespace jit::sm90

@@ -220,7 +220,7 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
     });
     sync.tiles.release(ring, lane);
   }
-  if (tid == 0) ptx::bulk_wait_group<0>();  // the smem tile must outlive the last stores
+  if (tid % 128 == 0) ptx::bulk_wait_group<0>();  // the smem tile must outlive each warpgroup's last stores
 }
 
 template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, bool NO_PROMOTION, bool OVERLAP,

@@ -20,6 +20,8 @@ constexpr int kStageRowBytes = 128;  // bytes of K per operand row in a stage, e
 // or two for larger tiles (each then owns BLOCK_M / 2 rows in waves of 64).
 constexpr int math_threads(int block_m) { return block_m == 64 ? 128 : 256; }
 constexpr int gemm_threads(int block_m) { return math_threads(block_m) + 128; }
+// Rows of the output tile each consumer warpgroup stores on its own, one TMA box (epilogue.cuh).
+constexpr int epilogue_box_rows(int block_m) { return block_m / (math_threads(block_m) / 128); }
 // setmaxnreg budgets with two consumer warpgroups: 128 x 40 + 256 x 232 = 64512 <= 65536.
 constexpr int kProducerRegs = 40;
 constexpr int kConsumerRegs = 232;
