@@ -12,8 +12,8 @@
 // nothing is in flight. (Overlapping it with the next tile's first stages was tried: every
 // branch of the epilogue -- thread 0's TMA store, the masked copy, the tile's validity -- is a
 // divergent path to ptxas, which then serializes all wgmma, C7518/C7514.) A tile with no rows for
-// this warpgroup (padding, an expert's end) only hands its stages back; a valid one is still
-// stored by both warpgroups, in order, behind the epilogue's named barriers.
+// this warpgroup (padding, an expert's end) only hands its stages back, and its epilogue stores
+// nothing (each warpgroup stores its own rows, sm90/epilogue.cuh).
 #pragma once
 
 #include <jit/ptx/sm90.cuh>
