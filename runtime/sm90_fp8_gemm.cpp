@@ -187,7 +187,7 @@ constexpr double kKernelFixed = 9601.71, kHbmBytesPerCycle = 2294.27;
 // model stays optimistic there) and 128x7168x16384 (128x64 beats 64x128, same grid and stages).
 constexpr double kBRefetch = 0.111281;
 
-// Not calibrated: CLUSTER=2 measured 1.3-1.8x slower than this (see choose_tile).
+// Not calibrated: CLUSTER=2 is no candidate of the heuristics (see choose_tile); forced only.
 constexpr double kClusterStart = 1000;
 
 // Split-K (bench/sweeps_sm90_*_split_h200.txt, session 3): per tile, the partials' round trip

@@ -1,6 +1,7 @@
-// cp.async (sm_80+): asynchronous 16-byte global->shared copies that bypass the register file,
-// tracked per thread in commit groups. The multistage pipelines of the mma.sync families are built
-// from these four wrappers (PTX ISA, "Data Movement and Conversion Instructions: cp.async").
+// cp.async (sm_80+): asynchronous global->shared copies that bypass the register file, tracked per
+// thread in commit groups (or completing on an mbarrier, ptx/mbarrier.cuh). The multistage
+// pipelines of the mma.sync families are built from these wrappers (PTX ISA, "Data Movement and
+// Conversion Instructions: cp.async").
 #pragma once
 
 #include <jit/types.hpp>
@@ -20,6 +21,12 @@ __device__ __forceinline__ u32 smem_address(const void* p) {
 __device__ __forceinline__ void cp_async_16(u32 dst, const void* src, u32 src_bytes) {
   asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16, %2;\n"
                :: "r"(dst), "l"(src), "r"(src_bytes) : "memory");
+}
+
+// cp.async.ca.shared.global, 4 bytes: one float with no alignment beyond its own (the SM90 FP8
+// producer's per-stage B scales).
+__device__ __forceinline__ void cp_async_4(u32 dst, const void* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" :: "r"(dst), "l"(src) : "memory");
 }
 
 // cp.async.commit_group: closes the group of this thread's cp.async issued since the last commit.

@@ -25,13 +25,9 @@ __device__ __forceinline__ void mbarrier_arrive(u32 bar) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(bar) : "memory");
 }
 
-// cp.async (4 bytes, .ca) followed by cp.async.mbarrier.arrive.noinc (sm_80+, "cp.async.mbarrier.
-// arrive"): the copy lands in shared memory and, once this thread's earlier cp.async are complete,
-// counts as one arrival on `bar` (.noinc: that arrival is part of the barrier's expected count, not
-// added to it). Threads that wait on the barrier's phase then see the copied bytes.
-__device__ __forceinline__ void cp_async_4(u32 dst, const void* src) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" :: "r"(dst), "l"(src) : "memory");
-}
+// cp.async.mbarrier.arrive.noinc (sm_80+): once this thread's earlier cp.async (ptx/cp_async.cuh)
+// are complete, one arrival on `bar` (.noinc: that arrival is part of the barrier's expected count,
+// not added to it). Threads that wait on the barrier's phase then see the copied bytes.
 __device__ __forceinline__ void cp_async_mbarrier_arrive_noinc(u32 bar) {
   asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" :: "r"(bar) : "memory");
 }

@@ -54,10 +54,6 @@ __device__ __forceinline__ void bf16_produce(const Bf16GemmParams& p, Storage& s
   // Out-of-bounds rows and K columns are zero-filled by TMA and still count towards the bytes.
   constexpr u32 kStageBytes = (BLOCK_M + BLOCK_N) * kStageRowBytes;
   ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, 1, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, 0);
-  const auto info = [](const Step& s) {
-    const Tile& t = s.tile;
-    return TileInfo{t.group, t.n_block, t.row0, t.rows, s.valid ? kTileValid : 0, {}};
-  };
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
     const int k0 = kb * kBlockK16;
@@ -66,7 +62,7 @@ __device__ __forceinline__ void bf16_produce(const Bf16GemmParams& p, Storage& s
     else ptx::tma_load_2d(a_dst, &p.map_a, bar, k0, t.row0);
     ptx::tma_load_3d(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
   };
-  produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, info, load);
+  produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, load);
 }
 
 // The MMAs of one tile by one warpgroup, of which the first ACTIVE waves have rows (0: none; the

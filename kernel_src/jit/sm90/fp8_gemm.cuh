@@ -40,6 +40,7 @@
 //   so the only difference left is where the accumulation happens.
 #pragma once
 
+#include <jit/ptx/cp_async.cuh>
 #include <jit/ptx/mbarrier.cuh>
 #include <jit/ptx/sm90.cuh>
 #include <jit/ptx/tma.cuh>
@@ -65,10 +66,6 @@ __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
   constexpr int kBoxM = BLOCK_M / CLUSTER;  // rows per A load: a multicast half, or half of a tile
   constexpr u32 kStageBytes = BLOCK_M * kBlockK + BLOCK_N * kBlockK + sfa_box_rows(L, BLOCK_M) * 4;
   ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, rank);
-  const auto info = [&](const Step& s) {
-    const Tile& t = s.tile;
-    return TileInfo{t.group, t.n_block, t.row0, t.rows, s.valid ? kTileValid : 0, {}};
-  };
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
     const int k0 = kb * kBlockK;
@@ -101,7 +98,7 @@ __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
     ptx::cp_async_4(sfb_dst + 4, b.first + b.next + kb);
     ptx::cp_async_mbarrier_arrive_noinc(bar);
   };
-  produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, info, load);
+  produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, load);
 }
 
 // The consumer warpgroups: MMAs, promotion and the epilogue (or the split-K exchange) of every

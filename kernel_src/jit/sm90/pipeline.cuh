@@ -87,10 +87,16 @@ struct Pipeline {
 struct TileInfo {
   int group, n_block, row0, rows;  // as in jit::Tile
   int flags;                       // kTileValid: compute and store it; kTileDone: no more steps
-  u32 aux[3];                      // a kernel's own per-tile data (unused now; keeps 32 bytes)
 };
-static_assert(sizeof(TileInfo) == 32, "TileInfo is stored as int[8]");
 constexpr int kTileValid = 1, kTileDone = 2;
+// A slot of the ring in shared memory: int[8] (PipelineStorage::tiles), 16-byte aligned.
+constexpr u32 kTileSlotBytes = 32;
+static_assert(sizeof(TileInfo) <= kTileSlotBytes, "a TileInfo fits its slot");
+
+// What the producer publishes for a scheduler step.
+__device__ __forceinline__ TileInfo tile_info(const Step& s) {
+  return TileInfo{s.tile.group, s.tile.n_block, s.tile.row0, s.tile.rows, s.valid ? kTileValid : 0};
+}
 
 // A ring of DEPTH TileInfo slots between the producer thread and the consumer warps, with its own
 // barriers: the producer publishes a step as soon as it starts loading it (STAGES ahead of the
@@ -100,7 +106,7 @@ constexpr int kTileValid = 1, kTileDone = 2;
 template <int DEPTH, int CONSUMER_WARPS>
 struct TileRing {
   u32 full, empty;  // shared addresses of u64[DEPTH] each
-  u32 slots;        // shared address of TileInfo[DEPTH]
+  u32 slots;        // shared address of DEPTH slots of kTileSlotBytes
 
   __device__ __forceinline__ void init() const {
     for (u32 i = 0; i < DEPTH; ++i) {
@@ -112,10 +118,10 @@ struct TileRing {
   // Producer: plain stores, then the arrive (release) that publishes them.
   __device__ __forceinline__ void put(PipelineState<DEPTH>& st, const TileInfo& info) const {
     ptx::mbarrier_wait(empty + 8 * st.stage, st.phase ^ 1);
-    const u32 a = slots + st.stage * sizeof(TileInfo);
+    const u32 a = slots + st.stage * kTileSlotBytes;
     ptx::st_shared_v4(a, static_cast<u32>(info.group), static_cast<u32>(info.n_block),
                       static_cast<u32>(info.row0), static_cast<u32>(info.rows));
-    ptx::st_shared_v4(a + 16, static_cast<u32>(info.flags), info.aux[0], info.aux[1], info.aux[2]);
+    ptx::st_shared_u32(a + 16, static_cast<u32>(info.flags));
     ptx::mbarrier_arrive(full + 8 * st.stage);
     st.advance();
   }
@@ -123,11 +129,11 @@ struct TileRing {
   // Consumers (every thread): wait for the slot of step `st`; read it with field().
   __device__ __forceinline__ u32 wait(const PipelineState<DEPTH>& st) const {
     ptx::mbarrier_wait(full + 8 * st.stage, st.phase);
-    return slots + st.stage * sizeof(TileInfo);
+    return slots + st.stage * kTileSlotBytes;
   }
 
-  // One field of a published slot (offset in ints: 0 group, 1 n_block, 2 row0, 3 rows, 4 flags,
-  // 5..7 aux), read by a converged warp: made warp-uniform, so that the branches on it are uniform
+  // One field of a published slot (offset in ints: 0 group, 1 n_block, 2 row0, 3 rows, 4 flags),
+  // read by a converged warp: made warp-uniform, so that the branches on it are uniform
   // to the compiler and the consumers' addresses stay on the uniform datapath.
   __device__ __forceinline__ static int field(u32 slot, int index) {
     return static_cast<int>(ptx::warp_uniform(ptx::ld_shared_u32(slot + 4 * index)));
@@ -165,19 +171,19 @@ struct GemmSync {
 // The producer thread's walk, shared by the SM90 GEMMs: every step of `sched` (a
 // ClusterScheduler), its K blocks [kb_begin, kb_end) into the pipeline (all of K, or this CTA's
 // share under split-K; never empty) -- load(step, kb, stage, full barrier)
-// issues the TMA loads of one stage, `stage_bytes` in all -- and its TileInfo (info(step)) for the
-// consumers, published once the step's first loads are out so that a full ring never delays them.
+// issues the TMA loads of one stage, `stage_bytes` in all -- and its TileInfo for the consumers,
+// published once the step's first loads are out so that a full ring never delays them.
 // A null step turns the pipeline without data. Ends with a kTileDone slot.
-template <class Sync, class Scheduler, class Info, class Load>
+template <class Sync, class Scheduler, class Load>
 __device__ __forceinline__ void produce_steps(const Sync& sync, Scheduler& sched, int kb_begin, int kb_end,
-                                              u32 stage_bytes, const Info& info, const Load& load) {
+                                              u32 stage_bytes, const Load& load) {
   PipelineState<Sync::kStages> st;
   PipelineState<kTileRing> ring;
   Step s;
   while (sched.next(s)) {
-    const TileInfo tile_info = info(s);
+    const TileInfo info = tile_info(s);
     for (int kb = kb_begin; kb < kb_end; ++kb, st.advance()) {
-      if (kb == kb_begin + 1) sync.tiles.put(ring, tile_info);
+      if (kb == kb_begin + 1) sync.tiles.put(ring, info);
       sync.pipe.producer_acquire(st);
       if (!s.valid) {  // a null step of a cluster pair: keep the phases in step with the peer
         sync.pipe.producer_skip(st);
@@ -186,9 +192,9 @@ __device__ __forceinline__ void produce_steps(const Sync& sync, Scheduler& sched
       sync.pipe.producer_expect(st, stage_bytes);
       load(s, kb, st.stage, sync.pipe.full_bar(st.stage));
     }
-    if (kb_end - kb_begin == 1) sync.tiles.put(ring, tile_info);
+    if (kb_end - kb_begin == 1) sync.tiles.put(ring, info);
   }
-  sync.tiles.put(ring, TileInfo{0, 0, 0, 0, kTileDone, {}});
+  sync.tiles.put(ring, TileInfo{0, 0, 0, 0, kTileDone});
 }
 
 // The warp roles of an SM90 GEMM of MATH_THREADS consumer threads plus one producer warpgroup
