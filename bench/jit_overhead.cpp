@@ -4,7 +4,10 @@
 //      finds its kernel on disk (GPU: includes cuModuleLoadData)
 //   3. in-memory-hit host overhead per call, entry to cuLaunchKernelEx return, next to a bare
 //      cuLaunchKernel of an empty kernel (GPU)
-// Usage: build/jitgemm-overhead [--families reference,sm80,sm90]
+//   4. what an event-timed call costs on the GPU beyond its kernel (the bench's method: L2 flushed,
+//      events around one launch): an empty kernel on every SM with and without a 2-CTA cluster,
+//      and a kernel streaming 32 MB, each with and without the 512 MB flush before it (GPU)
+// Usage: build/jitgemm-overhead [--families reference,sm80,sm90] [--launch-costs (section 4 only)]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +15,8 @@
 #include <memory>
 #include <set>
 #include <thread>
+#include <tuple>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -119,6 +124,71 @@ void disk_reads() {
   std::filesystem::remove_all(dir);
 }
 
+// Section 4. The small-M GEMMs spend ~5 us of their event time outside the kernel (ncu: 64x2112x7168
+// FP8 runs 9.5 us in the kernel, 14.5 us between the events); this separates the launch, the
+// cluster launch and the flush's dirty L2 lines (which the next kernel's reads must evict). Each
+// sample is queued behind ~100 us of GPU work (the flush, or a spin kernel), so host launch time
+// never shows.
+void gpu_launch_costs(CUstream stream) {
+  const std::string src =
+      "extern \"C\" __global__ void jitgemm_empty_grid() {}\n"
+      "extern \"C\" __global__ void jitgemm_spin(long long cycles) {\n"
+      "  const long long t0 = clock64(); while (clock64() - t0 < cycles) {}\n"
+      "}\n"
+      "extern \"C\" __global__ void jitgemm_stream_read(const int4* p, long long n, int* out) {\n"
+      "  int acc = 0;\n"
+      "  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;\n"
+      "       i += (long long)gridDim.x * blockDim.x) {\n"
+      "    const int4 v = __ldcs(p + i); acc ^= v.x ^ v.y ^ v.z ^ v.w; }\n"
+      "  if (acc == 0x7f123456) *out = acc;\n"
+      "}\n";
+  CUfunction empty = Runtime::global().load_kernel(stream, src, "&jitgemm_empty_grid");
+  CUfunction spin = Runtime::global().load_kernel(stream, src, "&jitgemm_spin");
+  CUfunction reader = Runtime::global().load_kernel(stream, src, "&jitgemm_stream_read");
+  CUdevice dev;
+  TEST_CU(cuCtxGetDevice(&dev));
+  int sms = 0;
+  TEST_CU(cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev));
+  constexpr std::size_t kFlush = 512u << 20, kRead = 32u << 20;
+  testing::DeviceBuffer flush(kFlush), data(kRead), out(16);
+  TEST_CU(cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(data.get()), 1, kRead, stream));
+  CUdeviceptr data_ptr = reinterpret_cast<CUdeviceptr>(data.get()), out_ptr = reinterpret_cast<CUdeviceptr>(out.get());
+  long long n = kRead / 16, spin_cycles = 200000;
+  void* read_args[] = {&data_ptr, &n, &out_ptr};
+  void* spin_args[] = {&spin_cycles};
+  const auto launch = [&](CUfunction f, unsigned grid, int cluster, void** args) {
+    CUlaunchConfig cfg{};
+    cfg.gridDimX = grid, cfg.gridDimY = cfg.gridDimZ = 1;
+    cfg.blockDimX = 384, cfg.blockDimY = cfg.blockDimZ = 1;
+    cfg.hStream = stream;
+    CUlaunchAttribute attr{};
+    attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    attr.value.clusterDim.x = static_cast<unsigned>(cluster), attr.value.clusterDim.y = attr.value.clusterDim.z = 1;
+    cfg.attrs = &attr, cfg.numAttrs = cluster > 1 ? 1 : 0;
+    TEST_CU(cuLaunchKernelEx(&cfg, f, args, nullptr));
+  };
+  const unsigned grid = static_cast<unsigned>(sms / 2 * 2);
+  std::printf("\n4.  GPU time between the events around one launch (median of 50, us)\n");
+  for (bool flushed : {false, true})
+    for (const auto& [what, f, cluster, args] :
+         {std::tuple<const char*, CUfunction, int, void**>{"empty kernel, a CTA per SM", empty, 1, nullptr},
+          {"empty kernel, 2-CTA clusters", empty, 2, nullptr},
+          {"32 MB streaming read", reader, 1, read_args}}) {
+      std::vector<double> us;
+      for (int i = 0; i < 55; ++i) {
+        if (flushed) TEST_CU(cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(flush.get()), 0, kFlush, stream));
+        else launch(spin, 1, 1, spin_args);
+        testing::Event a, b;
+        a.record(stream);
+        launch(f, grid, cluster, args);
+        b.record(stream);
+        if (i >= 5) us.push_back(b.since(a) * 1e3);
+      }
+      std::printf("   %-30s %-22s %7.2f\n", what, flushed ? "after the 512 MB flush" : "after a spin kernel",
+                  median(us));
+    }
+}
+
 void gpu_overheads(const std::vector<Family>& families) {
   testing::use_device();
   testing::Stream stream;
@@ -197,6 +267,7 @@ void gpu_overheads(const std::vector<Family>& families) {
   }
   std::printf("   bare cuLaunchKernel of an empty kernel: median %.2f us\n", median(bare));
   std::filesystem::remove_all(dir);
+  gpu_launch_costs(stream);
 }
 
 }  // namespace
@@ -204,6 +275,13 @@ void gpu_overheads(const std::vector<Family>& families) {
 int main(int argc, char** argv) {
   try {
     const auto families = parse_families(argc, argv);
+    if (argc > 1 && std::string(argv[argc - 1]) == "--launch-costs") {
+      if (!testing::gpu_available()) throw std::runtime_error("no GPU: " + testing::gpu_unavailable_reason());
+      testing::use_device();
+      testing::Stream stream;
+      gpu_launch_costs(stream);
+      return 0;
+    }
     cold_compiles(families);
     disk_reads();
     if (!testing::gpu_available()) {

@@ -243,19 +243,21 @@ TEST_CASE("heuristics: big tiles for big shapes, small ones where M is small") {
   CHECK(bf16::grid_size(small, small_p, dev) <= (2112 + small.block_n - 1) / small.block_n * small.split);
 }
 
-// The heuristics against the H200 sweep (bench/sweeps_sm90_bf16_split_h200.txt, session 3: the
+// The heuristics against the H200 sweep (bench/sweeps_sm90_bf16_v0.7_h200.txt, session 5: the
 // deepgemm-dense, moe-contiguous and moe-masked shapes under every candidate tile, the split-K ones
-// included, deepest pipeline each, bf16 in and out; bench/sweeps_sm90_bf16_h200.txt is session 2's, "<suite> <BMxBN> [i/n] <shape> sm90 <us> us <TFLOP/s> TFLOP/s ok"): for each shape the
-// tile the heuristics choose must have been measured, and within 5% of the fastest; and
-// estimate_cycles must track every measured run time (cycles at the 1755 per us the model is fitted
-// in). This pins the model to the measurements.
+// included, deepest pipeline each, bf16 in and out, measured with the uniform-datapath consumers
+// and the per-warpgroup epilogue; "<suite> <BMxBN> [i/n] <shape> sm90 <us> us <TFLOP/s> TFLOP/s
+// ok"; the model was calibrated on session 3's bench/sweeps_sm90_bf16_split_h200.txt and still
+// chooses within 5% of the fastest here): for each shape the tile the heuristics choose must have
+// been measured, and within 5% of the fastest; and estimate_cycles must track every measured run
+// time (cycles at the 1755 per us the model is fitted in). This pins the model to the measurements.
 TEST_CASE("the heuristics choose the fastest measured tile of the H200 sweep") {
   // The masked shape whose fastest tile depends on this draw of expert sizes more than the model
   // can see from expected_m: 2x512 4096x7168 drew 579 + 624 rows, 10 blocks of 128 where the
   // model (knowing only the total, 1203) expects 10 or 11 (p = 0.61 / 0.39), so 128 x 160 -- 26
   // n-blocks, two waves of 132 CTAs for 10 blocks, three for 11 -- measured fastest, while the
   // model rightly prefers the 128 x 176 that takes two waves either way: 0.92x of it.
-  SweepCheck s{"sweeps_sm90_bf16_split_h200.txt", "bf16", 780, {{"moe-masked", "2x512 4096x7168"}}, 0.90};
+  SweepCheck s{"sweeps_sm90_bf16_v0.7_h200.txt", "bf16", 780, {{"moe-masked", "2x512 4096x7168"}}, 0.90};
   const DeviceSpec dev = flagship_device("sm_90a");  // the H200's 132 SMs and 227 KB
   const SweepResult r = check_against_sweep(
       s,
@@ -271,8 +273,8 @@ TEST_CASE("the heuristics choose the fastest measured tile of the H200 sweep") {
       });
   CHECK(r.shapes == 30);
   CHECK(r.timed >= 600);
-  CHECK(r.geomean >= 0.98);  // 0.992 when calibrated
-  CHECK(r.rms <= 0.11);      // 9.0% when calibrated
+  CHECK(r.geomean >= 0.98);  // 0.992 (v0.7 sweep)
+  CHECK(r.rms <= 0.11);      // 10.1% (v0.7 sweep; 9.0% on the calibration sweep)
 }
 
 TEST_CASE("forced configs are checked") {
