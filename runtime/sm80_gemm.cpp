@@ -53,6 +53,10 @@ constexpr TileConfig kCandidates[] = {
     {64, 256, 32, 1, 4, 4, 2, 8},   // 80 KB: 64-row experts / M=64 with 64x64 warp tiles
     {64, 128, 64, 2, 2, 4, 2, 8},   // 96 KB
     {64, 64, 64, 2, 2, 4, 3, 8},    // 64 KB: small problems, more CTAs
+    // M <= 128 on H100 (B streamed from HBM, one CTA per SM): deeper pipelines beat more CTAs --
+    // bench/sweeps_sm80_small_h200.txt, 64x64 x 8 stages 1.28-1.39x the 4-stage 3-per-SM tile.
+    {64, 64, 64, 2, 2, 8, 2, 8},    // 129 KB
+    {128, 64, 64, 2, 2, 6, 2, 8},   // 145 KB: M = 128, 1.13x 64x128 (same grid)
     {32, 128, 64, 1, 4, 4, 2, 8},   // 80 KB: few rows per expert
     {32, 128, 64, 1, 4, 5, 2, 8},   // 100 KB: deeper, where smem allows
     {32, 64, 64, 1, 4, 6, 3, 8},    // 72 KB
