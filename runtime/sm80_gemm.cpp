@@ -46,6 +46,7 @@ constexpr TileConfig kCandidates[] = {
     {128, 256, 32, 2, 4, 4, 1, 8, 1},  // 129 KB: the large-shape workhorse (A100, H100)
     {256, 128, 32, 4, 2, 4, 1, 8, 1},  // 130 KB: same, for N not a multiple of 256 (not m_indices)
     {128, 256, 64, 2, 4, 3, 1, 8, 1},  // 177 KB: H100, half the barriers
+    {256, 128, 64, 4, 2, 4, 1, 8},  // 193 KB: H100, M >= 256 dense/masked: 1.02-1.05x 128x256 (bench/NOTES.md v0.7)
     {128, 256, 32, 2, 4, 4, 1, 8},  // 96 KB: the large-shape workhorse where smem is 99 KB
     {256, 128, 32, 4, 2, 4, 1, 8},  // 96 KB
     {128, 256, 64, 2, 4, 3, 1, 8},  // 144 KB: A100
