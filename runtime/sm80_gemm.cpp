@@ -187,10 +187,11 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   const int occ = std::max(1, occupancy(c, dev));
   double rows = 1, groups = 1;
   planned_rows(p, &rows, &groups);
-  // Masked experts' rows are device data around expected_m: a block count averaged over +-30%
-  // (sm90_common::expert_blocks), so tall tiles pay for the experts that spill into one more block.
+  // Masked and offsets experts' rows are device data around the planned rows (no tile spans two
+  // experts, none is padded): a block count averaged over +-30% (sm90_common::expert_blocks), so
+  // tall tiles pay for the experts that spill into one more block.
   double mb = std::ceil(rows / c.block_m), var = 0;
-  if (p.layout == Layout::masked && groups > 1)
+  if ((p.layout == Layout::masked || p.layout == Layout::contiguous_offsets) && groups > 1)
     sm90_common::expert_blocks(rows, c.block_m, sm90_common::kRowSpread, &mb, &var);
   const double nb = std::ceil(double(p.n) / c.block_n);
   const double tiles = std::max(1.0, groups * mb * nb);
