@@ -87,9 +87,10 @@ struct Machine {
 
 Machine machine(const DeviceSpec& d) {
   constexpr double l2 = 30, lat = 1000, fill = 1000, mmas = 24, mix = 0.1, st = 64;
-  if (d.cc_major == 8 && d.cc_minor == 0) return {2048, 1400, l2, lat, fill, mmas, mix, st};  // A100: 312 TFLOP/s, 2 TB/s
-  if (d.cc_major == 8 && d.cc_minor == 9) return {1024, 350, l2, lat, fill, mmas, mix, st};   // L40S-class, GDDR6
-  if (d.cc_major == 8) return {1024, 400, l2, lat, fill, mmas, mix, st};  // GA10x: half-rate fp32 accumulate
+  // A100: 312 TFLOP/s, 2 TB/s; L40S-class (GDDR6); GA10x: half-rate fp32 accumulate.
+  if (d.cc_major == 8 && d.cc_minor == 0) return {2048, 1400, l2, lat, fill, mmas, mix, st};
+  if (d.cc_major == 8 && d.cc_minor == 9) return {1024, 350, l2, lat, fill, mmas, mix, st};
+  if (d.cc_major == 8) return {1024, 400, l2, lat, fill, mmas, mix, st};
   return {2193.68, 2486.44, 33.99, 2489.2, 2607.66, 12.9102, 0.062132, 36.1495};  // Hopper (fitted)
 }
 

@@ -194,8 +194,8 @@ TEST_CASE("heuristics: the Hopper choices are the fast ones of the H200 sweep") 
       const auto it = us.find({suite, ++i});
       INFO(suite << " " << bench::shape_label(shape));
       REQUIRE(it != us.end());
-      const std::string chosen =
-          detail::sm80_gemm::to_string(detail::sm80_gemm::choose_tile(bench::make_desc(bench::make_spec(shape, recipe)), h200));
+      const ProblemDesc p = bench::make_desc(bench::make_spec(shape, recipe));
+      const std::string chosen = detail::sm80_gemm::to_string(detail::sm80_gemm::choose_tile(p, h200));
       double best = 1e30;
       for (const auto& [config, t] : it->second) best = std::min(best, t);
       const auto got = it->second.find(chosen);
