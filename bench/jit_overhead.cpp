@@ -275,7 +275,7 @@ void gpu_overheads(const std::vector<Family>& families) {
 int main(int argc, char** argv) {
   try {
     const auto families = parse_families(argc, argv);
-    if (argc > 1 && std::string(argv[argc - 1]) == "--launch-costs") {
+    if (std::find(argv + 1, argv + argc, std::string("--launch-costs")) != argv + argc) {
       if (!testing::gpu_available()) throw std::runtime_error("no GPU: " + testing::gpu_unavailable_reason());
       testing::use_device();
       testing::Stream stream;

@@ -30,8 +30,8 @@
 #include "runtime/choice_memo.hpp"
 #include "runtime/codegen.hpp"
 #include "runtime/family.hpp"
+#include "runtime/expert_rows.hpp"
 #include "runtime/launcher.hpp"
-#include "runtime/sm90_common.hpp"
 
 namespace jit::detail {
 
@@ -120,22 +120,6 @@ bool loader_ok(int rows, int block_k, int nthreads) {
   return chunks == nthreads || (nthreads / per_row) % 16 == 0;
 }
 
-// Rows per expert the heuristics plan for, and how many experts have them.
-void planned_rows(const ProblemDesc& p, double* rows, double* groups) {
-  switch (p.layout) {
-    case Layout::dense: *rows = double(p.m), *groups = 1; break;
-    case Layout::contiguous_indices:
-    case Layout::contiguous_offsets:
-      *groups = p.num_groups;
-      *rows = std::max(1.0, double(p.m) / p.num_groups);
-      break;
-    case Layout::masked:
-      *groups = p.num_groups;
-      *rows = double(p.expected_m > 0 ? std::min<std::int64_t>(p.expected_m, p.m) : p.m);
-      *rows = std::max(1.0, *rows);
-      break;
-  }
-}
 
 // The scheduler's upper bound on tiles (scheduler_max_tiles in kernel_src/jit/common/scheduler.cuh,
 // which the host cannot include: it is device code).
@@ -198,13 +182,13 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   const Machine mach = machine(dev);
   const int occ = std::max(1, occupancy(c, dev));
   double rows = 1, groups = 1;
-  planned_rows(p, &rows, &groups);
+  expert_rows::planned_rows(p, &rows, &groups);
   // Masked and offsets experts' rows are device data around the planned rows (no tile spans two
-  // experts, none is padded): a block count averaged over +-30% (sm90_common::expert_blocks), so
+  // experts, none is padded): a block count averaged over +-30% (expert_rows::expert_blocks), so
   // tall tiles pay for the experts that spill into one more block.
   double mb = std::ceil(rows / c.block_m), var = 0;
   if ((p.layout == Layout::masked || p.layout == Layout::contiguous_offsets) && groups > 1)
-    sm90_common::expert_blocks(rows, c.block_m, sm90_common::kRowSpread, &mb, &var);
+    expert_rows::expert_blocks(rows, c.block_m, expert_rows::kRowSpread, &mb, &var);
   const double nb = std::ceil(double(p.n) / c.block_n);
   const double tiles = std::max(1.0, groups * mb * nb);
   const double sms = dev.num_sms;

@@ -43,6 +43,7 @@
 #include "jit/sm90/smem.cuh"
 #include "runtime/codegen.hpp"
 #include "runtime/family.hpp"
+#include "runtime/expert_rows.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/sm90_common.hpp"
 
@@ -202,7 +203,7 @@ BlockPlan plan_blocks(const ProblemDesc& p, int bm, double rows, double groups) 
   // would count the uncertainty of T, which the host knows, and spread the count much wider.)
   const int g = static_cast<int>(groups);
   if (g <= 1) return one(std::ceil(rows / bm));
-  if (2 * sm90_common::kRowSpread * rows >= bm) {
+  if (2 * expert_rows::kRowSpread * rows >= bm) {
     const double t = rows * groups / bm, fl = std::floor(t + 1e-9), frac = t - fl, sd = std::sqrt(groups / 12);
     if (10 * sd + 1 <= BlockPlan::kMaxOutcomes) {
       double sum = 0;
@@ -222,7 +223,7 @@ BlockPlan plan_blocks(const ProblemDesc& p, int bm, double rows, double groups) 
   // Experts whose sizes spread over less than a block: few of them end in a different block than
   // the mean's; draw them independently (the FP8 family's plan).
   double mean = 0, var = 0;
-  sm90_common::expert_blocks(rows, bm, sm90_common::kRowSpread, &mean, &var);
+  expert_rows::expert_blocks(rows, bm, expert_rows::kRowSpread, &mean, &var);
   b.mean = groups * mean, b.var = groups * var;
   if (b.var <= 0) return one(b.mean);
   return b;
@@ -235,7 +236,7 @@ double expected_waves(double tiles, double variance, double grid, double nb) {
   const double lo = std::max(0.0, std::floor((mean - 8 * sd) * nb / grid));
   double e = lo;
   for (double k = lo;; ++k) {
-    const double above = 1 - sm90_common::normal_cdf((std::floor(k * grid / nb) + 0.5 - mean) / sd);
+    const double above = 1 - expert_rows::normal_cdf((std::floor(k * grid / nb) + 0.5 - mean) / sd);
     if (above < 1e-6 && k * grid / nb > mean) break;
     e += above;
   }
@@ -312,7 +313,7 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   const double bm = c.block_m, bn = c.block_n, k = double(std::max<std::int64_t>(1, p.k));
   const double nb = std::ceil(double(p.n) / bn), num_kb = std::ceil(k / sm90::kBlockK16);
   double rows = 1, groups = 1;
-  sm90_common::planned_rows(p, &rows, &groups);
+  expert_rows::planned_rows(p, &rows, &groups);
   const BlockPlan plan = plan_blocks(p, c.block_m, rows, groups);
   const double tiles = std::max(1.0, plan.mean * nb);
   // Under split-K a CTA's unit is one split of a tile (`split` per tile, the largest share of the

@@ -7,17 +7,11 @@
 #include <cmath>
 
 #include "jit/errors.hpp"
+#include "runtime/expert_rows.hpp"
 
 namespace jit::detail::sm90_common {
 
-void planned_rows(const ProblemDesc& p, double* rows, double* groups) {
-  *groups = p.layout == Layout::dense ? 1 : p.num_groups;
-  if (p.layout == Layout::masked)
-    *rows = double(p.expected_m > 0 ? std::min<std::int64_t>(p.expected_m, p.m) : p.m);
-  else
-    *rows = double(p.m) / *groups;
-  *rows = std::max(1.0, *rows);
-}
+using expert_rows::planned_rows;
 
 double planned_tiles(const ProblemDesc& p, int block_m, int block_n) {
   double rows = 1, groups = 1;
@@ -70,27 +64,6 @@ void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, 
       p.n + block_n > INT_MAX)
     throw Unsupported(fmt::format("jit: {}: {:.3g} tiles of {}x{} overflow the scheduler's int tile index", family,
                                   tiles, block_m, block_n));
-}
-
-double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
-
-void expert_blocks(double rows, int bm, double s, double* mean, double* var) {
-  const double lo = rows * (1 - s), hi = rows * (1 + s);
-  if (hi - lo < 1) {
-    *mean = std::ceil(rows / bm), *var = 0;
-    return;
-  }
-  // Integrals from 0 to x of ceil(t / bm) and of its square.
-  auto m1 = [bm](double x) {
-    const double q = std::floor(x / bm);
-    return bm * q * (q + 1) / 2 + (x - q * bm) * (q + 1);
-  };
-  auto m2 = [bm](double x) {
-    const double q = std::floor(x / bm);
-    return bm * q * (q + 1) * (2 * q + 1) / 6 + (x - q * bm) * (q + 1) * (q + 1);
-  };
-  *mean = (m1(hi) - m1(lo)) / (hi - lo);
-  *var = std::max(0.0, (m2(hi) - m2(lo)) / (hi - lo) - *mean * *mean);
 }
 
 }  // namespace jit::detail::sm90_common

@@ -1,7 +1,8 @@
-// Host-side pieces every SM90 family's heuristics and launch share: rows and tiles the model plans
-// for, the persistent grid, the scheduler's band width and int range, and what a launch passes
-// about the experts, and the expert-size statistics both models use. (runtime/sm90_fp8_gemm.cpp still has its own copies of the first ones; they
-// can move here once that file is free to change.)
+// Host-side pieces every SM90 family's heuristics and launch share: tiles the model plans for, the
+// persistent grid, the scheduler's band width and int range, and what a launch passes about the
+// experts (the expert-size statistics all families use: runtime/expert_rows.hpp).
+// (runtime/sm90_fp8_gemm.cpp still has its own copies of the first ones; they can move here once
+// that file is free to change.)
 #pragma once
 
 #include <cstdint>
@@ -11,10 +12,6 @@
 #include "runtime/choice_memo.hpp"
 
 namespace jit::detail::sm90_common {
-
-// Rows per group the heuristics plan for (masked: expected_m; contiguous: the average), and the
-// number of groups.
-void planned_rows(const ProblemDesc& p, double* rows, double* groups);
 
 // Tiles of block_m x block_n the problem is expected to have (padding and per-expert partial
 // blocks estimated from the planned rows), and the scheduler's upper bound (scheduler_max_tiles in
@@ -36,17 +33,6 @@ int persistent_grid(double units, const DeviceSpec& dev, int cluster, bool maske
 // The grid of a family without multicast: the planned tiles (capped by the scheduler's bound),
 // `split` units each, in clusters of `split` CTAs.
 int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int split);
-
-// Experts' row counts vary around expected_m (routing imbalance): uniform over +-30%, the spread
-// the MoE suites draw. What both models assume of G > 1 experts whose sizes are device data.
-constexpr double kRowSpread = 0.3;
-
-// The standard normal distribution function.
-double normal_cdf(double x);
-
-// Mean and variance of ceil(r / bm) for r uniform in [rows (1 - s), rows (1 + s)]: the m-blocks of
-// one expert, the last one partial.
-void expert_blocks(double rows, int bm, double s, double* mean, double* var);
 
 // Throws Unsupported when the scheduler's int tile indices could overflow.
 void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,

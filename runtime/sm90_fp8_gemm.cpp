@@ -18,6 +18,7 @@
 #include "runtime/codegen.hpp"
 #include "runtime/family.hpp"
 #include "runtime/sm90_common.hpp"
+#include "runtime/expert_rows.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/validate.hpp"
 #include "runtime/tma.hpp"
@@ -223,7 +224,7 @@ TilePlan plan_tiles(const TileConfig& c, const ProblemDesc& p) {
                                                   : double(p.m);
   t.rows = std::max(1.0, t.rows);
   double mean = 0, var = 0;
-  sm90_common::expert_blocks(t.rows, c.block_m, t.groups > 1 ? sm90_common::kRowSpread : 0.0, &mean, &var);
+  expert_rows::expert_blocks(t.rows, c.block_m, t.groups > 1 ? expert_rows::kRowSpread : 0.0, &mean, &var);
   t.tiles = t.groups * mean * nb;
   t.variance = t.groups * var * nb * nb;
   return t;
@@ -238,7 +239,7 @@ double waves(const TilePlan& t, double grid, double nb) {
   const double lo = std::max(0.0, std::floor((mean - 8 * sd) * nb / grid));
   double e = lo;
   for (double k = lo;; ++k) {
-    const double above = 1 - sm90_common::normal_cdf((std::floor(k * grid / nb) + 0.5 - mean) / sd);
+    const double above = 1 - expert_rows::normal_cdf((std::floor(k * grid / nb) + 0.5 - mean) / sd);
     if (above < 1e-6 && k * grid / nb > mean) break;
     e += above;
   }

@@ -22,7 +22,9 @@ namespace jit::ptx {
 // `smem_addr` must be a real shared address (NVRTC 13's ptxas crashed on constant descriptors).
 struct DescSw128 {
   u32 lo;
-  __device__ __forceinline__ static DescSw128 at(u32 smem_addr) { return {((smem_addr & 0x3FFFFu) >> 4) | (1u << 16)}; }
+  __device__ __forceinline__ static DescSw128 at(u32 smem_addr) {
+    return {((smem_addr & 0x3FFFFu) >> 4) | (1u << 16)};
+  }
   // `bytes` further on (a multiple of 16).
   __device__ __forceinline__ DescSw128 plus(u32 bytes) const { return {lo + (bytes >> 4)}; }
   __device__ __forceinline__ u64 get() const { return (static_cast<u64>(0x40000040u) << 32) | lo; }
