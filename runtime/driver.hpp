@@ -29,7 +29,7 @@
   X(cuEventRecord, 2000) X(cuEventSynchronize, 2000) X(cuEventElapsedTime, 12080) \
   X(cuStreamBeginCapture, 10010) X(cuStreamEndCapture, 10000) X(cuGraphInstantiateWithFlags, 11040) \
   X(cuGraphLaunch, 10000) X(cuGraphDestroy, 10000) X(cuGraphExecDestroy, 10000) \
-  X(cuDeviceGetUuid, 11040) \
+  X(cuDeviceGetUuid, 11040) X(cuStreamGetId, 12000) X(cuStreamIsCapturing, 10000) \
   X(cuOccupancyMaxActiveClusters, 11070)
 
 namespace jit::detail {

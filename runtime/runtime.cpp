@@ -24,7 +24,9 @@
 #include "runtime/family.hpp"
 #include "runtime/log.hpp"
 #include "runtime/nvrtc_compiler.hpp"
+#include "runtime/scoped_context.hpp"
 #include "runtime/validate.hpp"
+#include "runtime/workspace.hpp"
 
 #ifndef JITGEMM_VERSION
 #define JITGEMM_VERSION "0.0.0"
@@ -61,29 +63,10 @@ struct ContextState {
   DeviceSpec spec;
   std::shared_mutex mu;
   std::unordered_map<KernelConfig, std::shared_ptr<FunctionSlot>, detail::KernelConfigHash> functions;
+  detail::StreamWorkspaces workspaces;
 };
 
-// Makes `ctx` current for a scope when it is not already (module loads need a current context).
-class ScopedContext {
- public:
-  explicit ScopedContext(CUcontext ctx) {
-    CUcontext cur = nullptr;
-    JIT_CU(cuCtxGetCurrent)(&cur);
-    if (cur != ctx) {
-      CU_CHECK(JIT_CU(cuCtxPushCurrent)(ctx), "making the stream's context current");
-      pushed_ = true;
-    }
-  }
-  ~ScopedContext() {
-    if (pushed_) {
-      CUcontext dummy;
-      JIT_CU(cuCtxPopCurrent)(&dummy);
-    }
-  }
-
- private:
-  bool pushed_ = false;
-};
+using detail::ScopedContext;
 
 std::string now_iso8601() {
   std::time_t t = std::time(nullptr);
@@ -131,6 +114,10 @@ struct Runtime::Impl {
       const std::string prefix = std::to_string(c->id) + "|";
       for (auto& [id, mf] : aux)
         if (id.rfind(prefix, 0) == 0) JIT_CU(cuModuleUnload)(mf.first);
+      try {
+        c->workspaces.release(c->ctx);
+      } catch (...) {
+      }
       CUcontext dummy;
       JIT_CU(cuCtxPopCurrent)(&dummy);
     }
@@ -407,15 +394,40 @@ struct Runtime::Impl {
   }
 
   void run(const GroupedGemmArgs& raw, CUstream stream, const GemmOptions& o) {
-    const GroupedGemmArgs args = detail::normalize(raw);
+    GroupedGemmArgs args = detail::normalize(raw);
     if (args.m == 0) return;  // nothing to compute, nothing to write
     ContextState& cs = context_for(stream);
     const ProblemDesc p = describe(args);
     const KernelFamily& fam = pick(p, cs.spec, o);
-    const KernelConfig cfg = fam.choose(p, cs.spec, forced_config(o), o);
+    KernelConfig cfg = fam.choose(p, cs.spec, forced_config(o), o);
+    // A kernel that needs a workspace gets the caller's, or the stream's own -- except in a graph
+    // capture without the caller's (jit::Workspace says why), which takes a kernel without.
+    if (const std::int64_t need = fam.workspace_bytes(cfg, p); need > 0) {
+      if (args.workspace.data) {
+        if (args.workspace.bytes < static_cast<std::size_t>(need))
+          throw InvalidArgument("workspace.bytes",
+                                fmt::format("the chosen kernel needs {} bytes (jit::workspace_bytes), got {}",
+                                            need, args.workspace.bytes));
+      } else if (detail::stream_capturing(stream)) {
+        GemmOptions without = o;
+        without.no_split_k = true;
+        cfg = fam.choose(p, cs.spec, forced_config(o), without);
+      } else {
+        args.workspace = {cs.workspaces.get(cs.ctx, stream, need), static_cast<std::size_t>(need)};
+      }
+    }
     CUfunction fn = get_function(cs, fam, cfg);
     fam.launch(fn, cfg, args, cs.spec, stream);
     launches.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  std::size_t workspace_bytes(const GroupedGemmArgs& raw, CUstream stream, const GemmOptions& o) {
+    const GroupedGemmArgs args = detail::normalize(raw);
+    if (args.m == 0) return 0;
+    ContextState& cs = context_for(stream);
+    const ProblemDesc p = describe(args);
+    const KernelFamily& fam = pick(p, cs.spec, o);
+    return static_cast<std::size_t>(fam.workspace_bytes(fam.choose(p, cs.spec, forced_config(o), o), p));
   }
 };
 
@@ -442,6 +454,14 @@ RuntimeStats Runtime::stats() const {
 
 void Runtime::gemm(const GemmArgs& args, CUstream stream, const GemmOptions& o) {
   impl_->run(detail::as_grouped(args), stream, o);
+}
+
+std::size_t Runtime::workspace_bytes(const GemmArgs& args, CUstream stream, const GemmOptions& o) {
+  return impl_->workspace_bytes(detail::as_grouped(args), stream, o);
+}
+
+std::size_t Runtime::workspace_bytes(const GroupedGemmArgs& args, CUstream stream, const GemmOptions& o) {
+  return impl_->workspace_bytes(args, stream, o);
 }
 
 void Runtime::grouped_gemm(const GroupedGemmArgs& args, CUstream stream, const GemmOptions& o) {
@@ -494,6 +514,14 @@ void gemm(const GemmArgs& args, CUstream stream, const GemmOptions& o) {
 
 void grouped_gemm(const GroupedGemmArgs& args, CUstream stream, const GemmOptions& o) {
   Runtime::global().grouped_gemm(args, stream, o);
+}
+
+std::size_t workspace_bytes(const GemmArgs& args, CUstream stream, const GemmOptions& o) {
+  return Runtime::global().workspace_bytes(args, stream, o);
+}
+
+std::size_t workspace_bytes(const GroupedGemmArgs& args, CUstream stream, const GemmOptions& o) {
+  return Runtime::global().workspace_bytes(args, stream, o);
 }
 
 }  // namespace jit

@@ -66,6 +66,15 @@ constexpr TileConfig kCandidates[] = {
     {16, 128, 64, 1, 4, 4, 2, 8},   // 72 KB: decode (<= 16 rows per expert)
     {16, 128, 64, 1, 4, 6, 2, 8},   // 108 KB: decode, deeper, where smem allows
     {16, 64, 64, 1, 4, 8, 2, 8},    // 80 KB: decode, twice the CTAs
+    // Split-K (dense): shapes with fewer tiles than CTA slots (M <= 128 and N <= ~7168: 64x2112x7168
+    // has 33 64x64 tiles for 264 slots) get more CTAs streaming B, each over a share of K.
+    {64, 64, 64, 2, 2, 8, 2, 8, 0, 2},
+    {64, 64, 64, 2, 2, 8, 2, 8, 0, 3},
+    {64, 64, 64, 2, 2, 8, 2, 8, 0, 4},
+    {128, 64, 64, 2, 2, 6, 2, 8, 0, 2},
+    {128, 64, 64, 2, 2, 6, 2, 8, 0, 3},
+    {128, 64, 64, 2, 2, 6, 2, 8, 0, 4},
+    {64, 128, 64, 2, 2, 4, 2, 8, 0, 2},
 };
 
 // What the model knows of an arch. Ampere's and Ada's are datasheet-based guesses (no such GPU is
@@ -134,8 +143,15 @@ std::int64_t max_tiles(const TileConfig& c, Layout l, std::int64_t m, std::int64
 
 std::string to_string(const TileConfig& c) {
   return fmt::format(
-      "BLOCK_M={},BLOCK_N={},BLOCK_K={},WARPS_M={},WARPS_N={},STAGES={},CTAS_PER_SM={},SWIZZLE_N={},OVERLAP={}",
-      c.block_m, c.block_n, c.block_k, c.warps_m, c.warps_n, c.stages, c.ctas_per_sm, c.swizzle_n, c.overlap);
+      "BLOCK_M={},BLOCK_N={},BLOCK_K={},WARPS_M={},WARPS_N={},STAGES={},CTAS_PER_SM={},SWIZZLE_N={},OVERLAP={},"
+      "SPLIT_K={}",
+      c.block_m, c.block_n, c.block_k, c.warps_m, c.warps_n, c.stages, c.ctas_per_sm, c.swizzle_n, c.overlap,
+      c.split_k);
+}
+
+std::int64_t workspace_bytes(const TileConfig& c, const ProblemDesc& p) {
+  const std::int64_t tiles = ((p.m + c.block_m - 1) / c.block_m) * ((p.n + c.block_n - 1) / c.block_n);
+  return sm80::split_workspace_bytes(tiles, c.block_m, c.block_n, c.split_k);
 }
 
 std::span<const TileConfig> candidate_configs() { return kCandidates; }
@@ -162,6 +178,13 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (c.ctas_per_sm < 1 || c.ctas_per_sm > 8) return "CTAS_PER_SM must be in [1, 8]";
   if (c.swizzle_n < 1 || c.swizzle_n > 16) return "SWIZZLE_N must be in [1, 16]";
   if (c.overlap != 0 && c.overlap != 1) return "OVERLAP must be 0 or 1";
+  if (c.split_k < 1 || c.split_k > 8) return "SPLIT_K must be in [1, 8]";
+  if (c.split_k > 1) {
+    if (p.layout != Layout::dense) return "SPLIT_K > 1 is for the dense layout";
+    if ((p.k + c.block_k - 1) / c.block_k < c.split_k) return "SPLIT_K must not exceed the K blocks";
+    if (((p.m + c.block_m - 1) / c.block_m) * ((p.n + c.block_n - 1) / c.block_n) > sm80::kSplitMaxTiles)
+      return fmt::format("SPLIT_K > 1 takes at most {} tiles", sm80::kSplitMaxTiles);
+  }
   if (p.layout == Layout::contiguous_indices && kContiguousAlignment % c.block_m != 0)
     return fmt::format("the contiguous_indices layout needs BLOCK_M to divide the expert alignment {}",
                        kContiguousAlignment);
@@ -190,12 +213,14 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   if ((p.layout == Layout::masked || p.layout == Layout::contiguous_offsets) && groups > 1)
     expert_rows::expert_blocks(rows, c.block_m, expert_rows::kRowSpread, &mb, &var);
   const double nb = std::ceil(double(p.n) / c.block_n);
-  const double tiles = std::max(1.0, groups * mb * nb);
+  const double out_tiles = std::max(1.0, groups * mb * nb);
+  // A split makes split_k units of work per tile, each over 1/split_k of K.
+  const double tiles = out_tiles * c.split_k;
   const double sms = dev.num_sms;
   const double grid = std::min(sms * occ, tiles);
   const double per_cta = std::ceil(tiles / grid);
   const double resident = std::min<double>(occ, std::ceil(grid / sms));  // CTAs sharing an SM
-  const double k_blocks = std::ceil(double(p.k) / c.block_k);
+  const double k_blocks = std::ceil(std::ceil(double(p.k) / c.block_k) / c.split_k);
   const double k_pad = k_blocks * c.block_k;
 
   // Compute. Per 16-wide K step: each warp ldmatrix-reads (WM + WN) x 32 bytes, the CTA cp.async-
@@ -220,23 +245,27 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
 
   const double latency = per_cta * k_blocks * mach.latency / (c.stages - 1);
   // Per tile: the pipeline fill (hidden by OVERLAP) and the stores (Machine::store_bw); a second
-  // resident CTA computes meanwhile, which hides half of both.
+  // resident CTA computes meanwhile, which hides half of both. A split unit stores its fp32 partial
+  // sums, and one unit in split_k also reads the others' and stores the tile.
   const double fill = c.overlap ? 0.0 : mach.tile_overhead;
-  const double overhead = per_cta * (fill + c.block_m * c.block_n * out_bytes / mach.store_bw) / (resident > 1 ? 2 : 1);
+  const double split_bytes = 4.0 + (out_bytes + 4.0 * (c.split_k - 1)) / c.split_k;  // per element
+  const double tile_bytes = c.block_m * c.block_n * (c.split_k == 1 ? out_bytes : split_bytes);
+  const double overhead = per_cta * (fill + tile_bytes / mach.store_bw) / (resident > 1 ? 2 : 1);
   // The bottleneck, plus a share of the others: overlap is never perfect, and it breaks ties
   // between memory-bound configs toward less wasted MMA work (and vice versa).
   const double bottleneck = std::max({compute, memory, latency});
   return bottleneck + mach.mix * (compute + memory + latency - bottleneck) + overhead;
 }
 
-TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
-  thread_local ChoiceMemo<TileConfig> memo;
+TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev, bool split_ok) {
+  thread_local ChoiceMemo<TileConfig> memos[2];
+  ChoiceMemo<TileConfig>& memo = memos[split_ok];
   TileConfig remembered;
   if (memo.find(p, dev, &remembered)) return remembered;
   const TileConfig* best = nullptr;
   double best_cycles = 0;
   for (const TileConfig& c : kCandidates) {
-    if (!check_config(c, p, dev).empty() || occupancy(c, dev) < 1) continue;
+    if ((c.split_k > 1 && !split_ok) || !check_config(c, p, dev).empty() || occupancy(c, dev) < 1) continue;
     const double cycles = estimate_cycles(c, p, dev);
     if (!best || cycles < best_cycles * 0.999) best = &c, best_cycles = cycles;
   }
@@ -252,10 +281,11 @@ namespace {
 using sm80_gemm::TileConfig;
 
 // KernelConfig::v fields of this family.
-enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kBK, kWM, kWN, kStages, kCtas, kSwizzle, kOverlap };
+enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kBK, kWM, kWN, kStages, kCtas, kSwizzle, kOverlap, kSplit };
 
 TileConfig tile_of(const KernelConfig& c) {
-  return {c.v[kBM], c.v[kBN], c.v[kBK], c.v[kWM], c.v[kWN], c.v[kStages], c.v[kCtas], c.v[kSwizzle], c.v[kOverlap]};
+  return {c.v[kBM], c.v[kBN],    c.v[kBK],      c.v[kWM],      c.v[kWN],
+          c.v[kStages], c.v[kCtas], c.v[kSwizzle], c.v[kOverlap], c.v[kSplit]};
 }
 
 // Applies a forced "NAME=value,..." onto `t`: unnamed fields keep the heuristics' choice, except
@@ -273,6 +303,7 @@ TileConfig apply_forced(TileConfig t, const char* forced) {
     else if (name == "STAGES") t.stages = value;
     else if (name == "CTAS_PER_SM") t.ctas_per_sm = value, ctas_given = true;
     else if (name == "SWIZZLE_N") t.swizzle_n = value;
+    else if (name == "SPLIT_K") t.split_k = value;
     else return false;
     return true;
   });
@@ -299,12 +330,16 @@ class Sm80Family final : public KernelFamily {
   }
 
   KernelConfig choose(const ProblemDesc& p, const DeviceSpec& dev, const char* forced,
-                      const GemmOptions&) const override {
-    TileConfig t = sm80_gemm::choose_tile(p, dev);
+                      const GemmOptions& o) const override {
+    TileConfig t = sm80_gemm::choose_tile(p, dev, !o.no_split_k);
     if (forced && *forced) {
       t = apply_forced(t, forced);
       if (std::string why = sm80_gemm::check_config(t, p, dev); !why.empty())
         throw InvalidArgument("config", "sm80 " + sm80_gemm::to_string(t) + ": " + why);
+      if (t.split_k > 1 && o.no_split_k)
+        throw InvalidArgument("config", "sm80 " + sm80_gemm::to_string(t) +
+                                            ": SPLIT_K > 1 needs a workspace (no_split_k is set, or the "
+                                            "stream is capturing and the call passed no workspace)");
     }
     // The scheduler counts tiles in int; the grid adds at most its own size on top.
     // (In double: G x M blocks x N blocks can overflow 64 bits.)
@@ -327,7 +362,12 @@ class Sm80Family final : public KernelFamily {
     c.v[kWM] = t.warps_m, c.v[kWN] = t.warps_n;
     c.v[kStages] = t.stages, c.v[kCtas] = t.ctas_per_sm, c.v[kSwizzle] = t.swizzle_n;
     c.v[kOverlap] = t.overlap;
+    c.v[kSplit] = t.split_k;
     return c;
+  }
+
+  std::int64_t workspace_bytes(const KernelConfig& c, const ProblemDesc& p) const override {
+    return sm80_gemm::workspace_bytes(tile_of(c), p);
   }
 
   std::string describe(const KernelConfig& c) const override {
@@ -351,7 +391,8 @@ class Sm80Family final : public KernelFamily {
         .add("STAGES", c.v[kStages])
         .add("CTAS_PER_SM", c.v[kCtas])
         .add("SWIZZLE_N", c.v[kSwizzle])
-        .add("OVERLAP", c.v[kOverlap] != 0);
+        .add("OVERLAP", c.v[kOverlap] != 0)
+        .add("SPLIT_K", c.v[kSplit]);
     return render_instantiation("jit/sm80/gemm.cuh", "jit::sm80::gemm_kernel", "jit::sm80::Params", args);
   }
 
@@ -373,11 +414,12 @@ class Sm80Family final : public KernelFamily {
     p.batch_a = g.a.batch_stride;
     p.batch_b = g.b.batch_stride;
     p.batch_c = g.c.batch_stride;
-    // Persistent grid: every resident CTA slot, but never more CTAs than tiles.
+    p.workspace = g.workspace.data;  // the runtime checked its size (KernelFamily::workspace_bytes)
+    // Persistent grid: every resident CTA slot, but never more CTAs than units of work.
     const std::int64_t slots = std::int64_t{dev.num_sms} * std::max(1, sm80_gemm::occupancy(t, dev));
     LaunchDims d;
     d.grid[0] = static_cast<unsigned>(std::max<std::int64_t>(
-        1, std::min(slots, sm80_gemm::max_tiles(t, g.layout, g.m, g.n, g.num_groups))));
+        1, std::min(slots, sm80_gemm::max_tiles(t, g.layout, g.m, g.n, g.num_groups) * t.split_k)));
     d.block[0] = static_cast<unsigned>(t.warps_m * t.warps_n * 32);
     d.smem = static_cast<unsigned>(sm80_gemm::smem(t));
     launch_kernel(fn, d, p, stream, "sm80 gemm");

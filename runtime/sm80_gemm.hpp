@@ -11,7 +11,7 @@ namespace jit::detail::sm80_gemm {
 
 // The template constants of one kernel besides dtypes and layout. The printable form is also the
 // forced-config syntax: "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,WARPS_M=2,WARPS_N=4,STAGES=4,...";
-// fields left out of a forced config keep the heuristics' choice.
+// fields left out of a forced config keep the heuristics' choice (SPLIT_K is printed when > 1).
 struct TileConfig {
   int block_m = 0, block_n = 0, block_k = 0;
   int warps_m = 0, warps_n = 0;
@@ -19,6 +19,7 @@ struct TileConfig {
   int ctas_per_sm = 1;  // __launch_bounds__ minimum: the registers allow this many CTAs per SM
   int swizzle_n = 8;    // scheduler band width in N blocks (L2 reuse)
   int overlap = 0;      // 1: own epilogue smem, the next tile's loads overlap this tile's stores
+  int split_k = 1;      // > 1 (dense): CTAs per tile, each over a share of K, summed in a workspace
   bool operator==(const TileConfig&) const = default;
 };
 
@@ -37,7 +38,11 @@ int occupancy(const TileConfig& c, const DeviceSpec& dev);
 // The heuristics' estimate of the kernel's run time in SM clock cycles (see sm80_gemm.cpp).
 double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev);
 
-// The candidate with the smallest estimate among those check_config accepts.
-TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev);
+// Bytes of workspace `c` needs for `p` (split-K only; 0 otherwise).
+std::int64_t workspace_bytes(const TileConfig& c, const ProblemDesc& p);
+
+// The candidate with the smallest estimate among those check_config accepts; without `split_ok`,
+// among those that need no workspace.
+TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev, bool split_ok = true);
 
 }  // namespace jit::detail::sm80_gemm

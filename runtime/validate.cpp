@@ -120,6 +120,7 @@ GroupedGemmArgs as_grouped(const GemmArgs& a) {
   g.b_scales = a.b_scales;
   g.d = a.d;
   g.c = a.c;
+  g.workspace = a.workspace;
   return g;
 }
 
@@ -179,6 +180,8 @@ GroupedGemmArgs normalize(const GroupedGemmArgs& in) {
        "the contiguous_offsets layout needs group_offsets (int32 per group, on the device)");
   need(g.masked_m, "masked_m", masked, "the masked layout needs masked_m (int32 per group, on the device)");
   if (masked && !g.masked_m) fail("masked_m", "the masked layout needs masked_m (int32 per group, on the device)");
+  if (g.workspace.bytes > 0 && !g.workspace.data) fail("workspace.data", "must not be null when workspace.bytes > 0");
+  if (g.workspace.data && !aligned(g.workspace.data, 256)) fail("workspace.data", "must be 256-byte aligned");
   return g;
 }
 
@@ -200,7 +203,8 @@ bool same_call(const GroupedGemmArgs& x, const GroupedGemmArgs& y) {
          x.d.dtype == y.d.dtype && x.d.ld == y.d.ld && x.d.batch_stride == y.d.batch_stride &&
          same_scales(x.a_scales, y.a_scales) && same_scales(x.b_scales, y.b_scales) &&
          x.m_indices == y.m_indices && x.group_offsets == y.group_offsets && x.masked_m == y.masked_m &&
-         x.expected_m == y.expected_m;
+         x.expected_m == y.expected_m && x.workspace.data == y.workspace.data &&
+         x.workspace.bytes == y.workspace.bytes;
 }
 
 }  // namespace jit::detail

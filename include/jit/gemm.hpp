@@ -6,6 +6,8 @@
 
 #include <cuda.h>
 
+#include <cstddef>
+
 #include "jit/options.hpp"
 #include "jit/types.hpp"
 
@@ -44,6 +46,19 @@ struct GemmOptions {
   Family family = Family::automatic;  // overrides Options::force_family when set
   const char* config = nullptr;       // family-specific forced config, overrides Options::force_config
   bool fp8_no_promotion = false;      // test-only: FP8 without the two-level accumulation
+  bool no_split_k = false;            // only kernels that need no workspace (see Workspace)
+};
+
+// Device scratch memory for kernels that split K over several CTAs and add up their partial sums
+// (the sm80 family on shapes with few output tiles). Optional: without one, a call uses a buffer the
+// library keeps for each stream -- except while the stream is being captured into a CUDA graph,
+// where that buffer could be shared with work outside the graph, so such a call gets a kernel that
+// needs no workspace. Pass one to capture split-K kernels too. Rules: 256-byte aligned, at least
+// workspace_bytes() of the same call, zero-filled before its first use and then used by one call
+// at a time (calls leave it zeroed; calls on one stream, or in one graph, may share it).
+struct Workspace {
+  void* data = nullptr;
+  std::size_t bytes = 0;
 };
 
 // D[m, n] = Σ_k A[m, k]·sa · B[n, k]·sb (+ C[m, n]).
@@ -53,6 +68,7 @@ struct GemmArgs {
   Scales a_scales, b_scales;
   Output d;
   Operand c;  // optional accumulator input, same shape as D; dtype fp32 or D's dtype
+  Workspace workspace;
 };
 
 // Grouped GEMM over experts: B is [G, N, K]; how rows of A map to experts depends on `layout`.
@@ -81,6 +97,7 @@ struct GroupedGemmArgs {
   const i32* group_offsets = nullptr;
   const i32* masked_m = nullptr;
   i64 expected_m = 0;
+  Workspace workspace;
 };
 
 // Launch on `stream` (0: the current context's default stream). Asynchronous; never synchronises.
@@ -88,6 +105,13 @@ struct GroupedGemmArgs {
 void gemm(const GemmArgs& args, CUstream stream = nullptr, const GemmOptions& options = {});
 void grouped_gemm(const GroupedGemmArgs& args, CUstream stream = nullptr,
                   const GemmOptions& options = {});
+
+// The workspace bytes the kernel chosen for this call on `stream`'s device needs (0: none). The
+// choice, and so the size, depends only on the shapes, dtypes, layout and options; nothing is
+// launched or compiled.
+std::size_t workspace_bytes(const GemmArgs& args, CUstream stream = nullptr, const GemmOptions& options = {});
+std::size_t workspace_bytes(const GroupedGemmArgs& args, CUstream stream = nullptr,
+                            const GemmOptions& options = {});
 
 // Row alignment of each expert's segment in the contiguous_indices layout.
 constexpr int contiguous_alignment() { return kContiguousAlignment; }

@@ -80,6 +80,10 @@ class Runtime {
   void gemm(const GemmArgs& args, CUstream stream = nullptr, const GemmOptions& opts = {});
   void grouped_gemm(const GroupedGemmArgs& args, CUstream stream = nullptr,
                     const GemmOptions& opts = {});
+  // See jit::workspace_bytes.
+  std::size_t workspace_bytes(const GemmArgs& args, CUstream stream = nullptr, const GemmOptions& opts = {});
+  std::size_t workspace_bytes(const GroupedGemmArgs& args, CUstream stream = nullptr,
+                              const GemmOptions& opts = {});
 
   // Compiles into the disk cache, without a GPU, the kernel the heuristics would choose for
   // `problem` on `device` -- exactly the entry a later run on such a device looks up.

@@ -163,7 +163,7 @@ TEST_CASE("heuristics: large shapes get big tiles, decode shapes small ones") {
               .block_m <= 128);
 }
 
-// The heuristics against the H200 sweep (bench/sweeps_sm80_h200.txt, session 5: 17 tiles x every
+// The heuristics against the H200 sweeps (bench/sweeps_sm80_h200.txt, session 5: 17 tiles x every
 // shape of the deepgemm-dense, moe-decode, moe-contiguous and moe-masked suites, "<suite> <BMxBN,
 // FIELD=v,...> [i/n] <shape> sm80 <us> us <TFLOP/s> TFLOP/s ok"; tools/fit-sm80-model fits the Hopper
 // Machine constants to it): every shape's chosen config must have been measured, and within 15% of
@@ -171,19 +171,24 @@ TEST_CASE("heuristics: large shapes get big tiles, decode shapes small ones") {
 // worst when fitted: decode 64x4 4096x7168 offsets, 16x128 at 0.853 of 16x64); the geomean of
 // chosen over fastest was 0.976.
 TEST_CASE("heuristics: the Hopper choices are the fast ones of the H200 sweep") {
-  std::ifstream in(std::string(JITGEMM_SOURCE_DIR) + "/bench/sweeps_sm80_h200.txt");
-  REQUIRE(in.good());
   const std::regex re(R"(^(\S+) (\d+)x(\d+),(\S+) \[(\d+)/\d+\] .*\ssm80\s+([\d.]+) us\s+[\d.]+ TFLOP/s ok)");
   std::map<std::pair<std::string, int>, std::map<std::string, double>> us;  // (suite, index) -> config -> us
   int lines = 0;
-  for (std::string l; std::getline(in, l);) {
-    std::smatch m;
-    if (!std::regex_search(l, m, re)) continue;
-    const std::string config = fmt::format("BLOCK_M={},BLOCK_N={},{}", m[2].str(), m[3].str(), m[4].str());
-    us[{m[1], std::stoi(m[5])}][config] = std::stod(m[6]);
-    ++lines;
+  // The split-K sweep (session 6: the dense suite, 3 tiles x splits 1-4) re-measured three tiles;
+  // its runs replace the older ones.
+  for (const char* file : {"/bench/sweeps_sm80_h200.txt", "/bench/sweeps_sm80_split_h200.txt"}) {
+    std::ifstream in(std::string(JITGEMM_SOURCE_DIR) + file);
+    REQUIRE(in.good());
+    for (std::string l; std::getline(in, l);) {
+      std::smatch m;
+      if (!std::regex_search(l, m, re)) continue;
+      std::string config = fmt::format("BLOCK_M={},BLOCK_N={},{}", m[2].str(), m[3].str(), m[4].str());
+      if (config.find("SPLIT_K=") == std::string::npos) config += ",SPLIT_K=1";  // swept before split-K
+      us[{m[1], std::stoi(m[5])}][config] = std::stod(m[6]);
+      ++lines;
+    }
   }
-  REQUIRE(lines >= 600);
+  REQUIRE(lines >= 780);
   const DeviceSpec h200 = flagship_device("sm_90a");
   const bench::Recipe recipe = bench::parse_recipe("bf16");
   double log_sum = 0;
@@ -229,7 +234,8 @@ TEST_CASE("forced configs: applied, validated, and bad ones rejected with Invali
   for (const char* bad : {"BLOCK_M", "BLOCK_M=abc", "BLOCK_M=12x", "BLOCK_Q=64", "STAGES=0",
                           "BLOCK_K=48", "BLOCK_K=16", "BLOCK_M=80,WARPS_M=2", "WARPS_M=4,WARPS_N=4",
                           "BLOCK_M=128,BLOCK_N=256,WARPS_M=2,WARPS_N=4,CTAS_PER_SM=2", "STAGES=13",
-                          "BLOCK_M=512", "SWIZZLE_N=32", "OVERLAP=2", "BLOCK_M=16,BLOCK_N=16,BLOCK_K=64,WARPS_M=1,WARPS_N=1"}) {
+                          "BLOCK_M=512", "SWIZZLE_N=32", "OVERLAP=2",
+                          "BLOCK_M=16,BLOCK_N=16,BLOCK_K=64,WARPS_M=1,WARPS_N=1", "SPLIT_K=0", "SPLIT_K=9", "BLOCK_K=64,SPLIT_K=65"}) {
     INFO(std::string(bad));
     CHECK_THROWS_AS(f.choose(dense, h100, bad, o), InvalidArgument);
   }
@@ -240,6 +246,18 @@ TEST_CASE("forced configs: applied, validated, and bad ones rejected with Invali
   CHECK_THROWS_AS(f.choose(problem(Layout::contiguous_indices, DType::bf16, DType::bf16, false, DType::fp32),
                            h100, "BLOCK_M=256,BLOCK_N=128,WARPS_M=4,WARPS_N=2", o),
                   InvalidArgument);
+  // Split-K: dense only, at most one share per K block, and only where a workspace can be had.
+  const char* split2 = "BLOCK_M=64,BLOCK_N=64,BLOCK_K=64,WARPS_M=2,WARPS_N=2,STAGES=8,CTAS_PER_SM=2,SPLIT_K=2";
+  CHECK_THROWS_AS(f.choose(problem(Layout::masked, DType::bf16, DType::bf16, false, DType::fp32), h100, split2, o),
+                  InvalidArgument);
+  CHECK_THROWS_AS(f.choose(problem(Layout::dense, DType::bf16, DType::bf16, false, DType::fp32, 64, 2112, 64), h100,
+                           split2, o),
+                  InvalidArgument);
+  CHECK_THROWS_AS(f.choose(dense, h100, split2, GemmOptions{.family = Family::sm80, .no_split_k = true}),
+                  InvalidArgument);
+  const detail::KernelConfig split = f.choose(dense, h100, split2, o);
+  CHECK(f.workspace_bytes(split, dense) == 64 * 1024 + (4096 / 64) * (4096 / 64) * 2 * 64 * 64 * 4);
+  CHECK(f.workspace_bytes(c, dense) == 0);
   // Through the runtime: GemmOptions::config and Options::force_config.
   TempDir dir("sm80-forced");
   Runtime rt(quiet_options(dir.path()));

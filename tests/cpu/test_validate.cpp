@@ -115,6 +115,11 @@ TEST_CASE("pointers, alignment and strides") {
   CHECK(with([](GemmArgs& g) { g.d.ld = 200; }) == "d.ld");
   CHECK(with([](GemmArgs& g) { g.d.data = const_cast<void*>(g.a.data); }) == "d.data");  // aliasing
   CHECK(with([](GemmArgs& g) { g.a.ld = 1LL << 62; }) == "a.ld");     // overflow
+  CHECK(with([](GemmArgs& g) { g.workspace = {nullptr, 4096}; }) == "workspace.data");
+  CHECK(with([](GemmArgs& g) { g.workspace = {static_cast<char*>(fake(7)) + 128, 4096}; }) == "workspace.data");
+  GroupedGemmArgs masked = grouped(Layout::masked);
+  masked.workspace = {static_cast<char*>(fake(7)) + 16, 1 << 20};
+  CHECK(rejected(masked) == "workspace.data");
 }
 
 TEST_CASE("dtypes and scales") {

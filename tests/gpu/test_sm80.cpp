@@ -4,10 +4,13 @@
 // inputs, poisoned output, then calc_diff < 1e-5 against the reference family, no NaN, every valid
 // element written and every padding/masked row untouched.
 #include <algorithm>
+#include <functional>
 #include <numeric>
 #include <random>
 #include <string>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "bench/suite.hpp"
 #include "runtime/sm80_gemm.hpp"
@@ -58,6 +61,45 @@ void check_suite_shape(const char* suite, std::size_t index, const char* recipe 
   check_spec(bench::make_spec(s.shapes[index], bench::parse_recipe(recipe)));
 }
 
+// Each of 4 host threads runs its problem 10 times on a stream of its own (poisoned before each
+// call), with the forced config config_of(thread) ("" : the heuristics'), then checks it.
+void check_four_threads(const std::vector<ProblemSpec>& specs, const std::function<std::string(int)>& config_of) {
+  testing::use_device();
+  std::vector<std::unique_ptr<GpuProblem>> problems;
+  {
+    testing::Stream s;
+    for (const auto& spec : specs) {
+      problems.push_back(std::make_unique<GpuProblem>(spec, s));
+      problems.back()->run_reference(s, rt());
+    }
+    s.sync();
+  }
+  std::vector<testing::CheckResult> results(4);
+  std::vector<std::string> errors(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      try {
+        testing::use_device();
+        testing::Stream s;
+        const std::string cfg = config_of(t);
+        for (int c = 0; c < 10; ++c) {
+          problems[t]->poison(s);
+          run_sm80(*problems[t], s, cfg.empty() ? nullptr : cfg.c_str());
+        }
+        results[t] = problems[t]->check(s);
+      } catch (const std::exception& e) {
+        errors[t] = e.what();
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) {
+    INFO(problems[t]->spec().describe() << ": " << errors[t] << results[t].summary());
+    CHECK(errors[t].empty());
+    CHECK(results[t].ok(1e-5));
+  }
+}
+
 ProblemSpec spec_of(Layout layout, std::vector<int> rows, i64 n, i64 k, DType ab = DType::bf16,
                     DType d = DType::bf16, std::uint64_t seed = 7) {
   ProblemSpec s;
@@ -86,6 +128,10 @@ GPU_CASE("sm80 fp16: PEERS MoE shapes") {
 
 // One small config per layout, for compute-sanitizer (memcheck, racecheck, synccheck) runs.
 GPU_CASE("sm80 sanitizer small dense") { check_spec(spec_of(Layout::dense, {200}, 264, 400)); }
+GPU_CASE("sm80 sanitizer small dense split-K") {
+  check_spec(spec_of(Layout::dense, {200}, 264, 400),
+             "BLOCK_M=64,BLOCK_N=64,BLOCK_K=64,WARPS_M=2,WARPS_N=2,STAGES=4,CTAS_PER_SM=2,OVERLAP=0,SPLIT_K=3");
+}
 GPU_CASE("sm80 sanitizer small contiguous_indices") { check_spec(spec_of(Layout::contiguous_indices, {70, 0, 130}, 264, 400)); }
 GPU_CASE("sm80 sanitizer small contiguous_offsets") { check_spec(spec_of(Layout::contiguous_offsets, {70, 0, 130}, 264, 400)); }
 GPU_CASE("sm80 sanitizer small masked") {
@@ -196,6 +242,136 @@ GPU_CASE("sm80 every candidate config once, layouts in turn, on odd shapes") {
   CHECK(tested >= 8);
 }
 
+// Split-K (dense): the units of a tile sum through the workspace (kernel_src/jit/sm80/split_k.cuh).
+std::string split_config(int split, int overlap = 0) {
+  return fmt::format("BLOCK_M=64,BLOCK_N=64,BLOCK_K=64,WARPS_M=2,WARPS_N=2,STAGES=4,CTAS_PER_SM=2,SWIZZLE_N=8,"
+                     "OVERLAP={},SPLIT_K={}",
+                     overlap, split);
+}
+
+GPU_CASE("sm80 split-K: forced splits 2, 3, 4, 8 with M/N/K tails, C and fp32 output, OVERLAP") {
+  for (int split : {2, 3, 4, 8}) {
+    const std::string cfg = split_config(split);
+    check_spec(spec_of(Layout::dense, {129}, 264, 1032), cfg.c_str());  // 17 K blocks: uneven shares
+    ProblemSpec one = spec_of(Layout::dense, {1}, 8, 520, DType::fp16, DType::fp32, split);  // 9 K blocks
+    one.with_c = true;
+    check_spec(one, cfg.c_str());
+    check_spec(spec_of(Layout::dense, {200}, 136, 8 * 64 * split - 8, DType::bf16, DType::bf16, split),
+               split_config(split, 1).c_str());
+  }
+}
+
+GPU_CASE("sm80 split-K: a split that does not fit K, or a layout that cannot split, is InvalidArgument") {
+  testing::use_device();
+  testing::Stream s;
+  GpuProblem dense(spec_of(Layout::dense, {64}, 64, 64 * 3), s);
+  CHECK_THROWS_AS(run_sm80(dense, s, split_config(4).c_str()), InvalidArgument);  // 3 K blocks
+  GpuProblem masked(spec_of(Layout::masked, {64, 3}, 64, 1024), s);
+  CHECK_THROWS_AS(run_sm80(masked, s, split_config(2).c_str()), InvalidArgument);
+}
+
+GPU_CASE("sm80 split-K: bitwise deterministic, and counters re-zeroed across 12 calls on one stream") {
+  testing::use_device();
+  testing::Stream s;
+  // Tile counts 9, 66, 1, 33 (with M=64 tiles), in turn on the stream's one library workspace: a
+  // counter left non-zero would make the next call on that tile skip its store (poison remains).
+  std::vector<std::unique_ptr<GpuProblem>> problems;
+  for (auto [m, n] : {std::pair{129, 200}, {128, 2112}, {1, 64}, {64, 2112}})
+    problems.push_back(std::make_unique<GpuProblem>(spec_of(Layout::dense, {m}, n, 2048), s));
+  for (auto& p : problems) p->run_reference(s, rt());
+  for (int call = 0; call < 12; ++call) {
+    const GpuProblem& p = *problems[call % problems.size()];
+    const std::string cfg = split_config(2 + call % 3);
+    const testing::CheckResult r = run_and_check(p, s, cfg.c_str());
+    INFO("call " << call << " " << p.spec().describe() << " " << cfg << ": " << r.summary());
+    REQUIRE(r.ok(1e-5));
+  }
+  // Whichever unit of a tile arrives last, the sum runs in split order: the same bits every time.
+  const GpuProblem& p = *problems[3];
+  testing::DeviceBuffer first(p.out_bytes()), second(p.out_bytes());
+  const std::string cfg = split_config(3);
+  const GemmOptions o{.family = Family::sm80, .config = cfg.c_str()};
+  p.poison(s, first.get());
+  p.poison(s, second.get());
+  rt().gemm(p.dense_args(first.get()), s, o);
+  rt().gemm(p.dense_args(second.get()), s, o);
+  CHECK(p.check(s, first.get()).ok(1e-5));
+  CHECK(p.download(first) == p.download(second));
+}
+
+GPU_CASE("sm80 split-K: workspace_bytes, a caller's workspace, and one that is too small") {
+  testing::use_device();
+  testing::Stream s;
+  GpuProblem p(spec_of(Layout::dense, {64}, 2112, 2048), s);
+  p.run_reference(s, rt());
+  const std::string cfg = split_config(3);
+  const GemmOptions o{.family = Family::sm80, .config = cfg.c_str()};
+  const std::size_t need = rt().workspace_bytes(p.dense_args(), s, o);
+  CHECK(need == std::size_t{64 * 1024} + 33 * 3 * 64 * 64 * 4);  // counters + 33 tiles x 3 slots
+  const std::string unsplit = split_config(1);
+  CHECK(rt().workspace_bytes(p.dense_args(), s, GemmOptions{.family = Family::sm80, .config = unsplit.c_str()}) == 0);
+  testing::DeviceBuffer ws(need);
+  TEST_CU(cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(ws.get()), 0, need, s));
+  GemmArgs args = p.dense_args();
+  args.workspace = {ws.get(), need};
+  for (int call = 0; call < 3; ++call) {
+    p.poison(s);
+    rt().gemm(args, s, o);
+    const testing::CheckResult r = p.check(s);
+    INFO(r.summary());
+    CHECK(r.ok(1e-5));
+  }
+  args.workspace.bytes = need - 4;
+  CHECK_THROWS_AS(rt().gemm(args, s, o), InvalidArgument);
+  args.workspace = {static_cast<char*>(ws.get()) + 16, need - 16};
+  CHECK_THROWS_AS(rt().gemm(args, s, o), InvalidArgument);
+}
+
+// Captured without a workspace, the call takes a kernel that needs none (the library's per-stream
+// buffer could be shared with work outside the graph); with the caller's, the split is captured.
+GPU_CASE("sm80 split-K: CUDA graph replays, without and with a caller's workspace") {
+  testing::use_device();
+  for (bool with_ws : {false, true}) {
+    testing::Stream s;
+    GpuProblem p(spec_of(Layout::dense, {128}, 2112, 4096), s);
+    p.run_reference(s, rt());
+    const std::string cfg = split_config(4);
+    // Forced only where a workspace is given: without one the heuristics' choice (split or not)
+    // must fall back under capture.
+    const GemmOptions o{.family = Family::sm80, .config = with_ws ? cfg.c_str() : nullptr};
+    GemmArgs args = p.dense_args();
+    testing::DeviceBuffer ws(with_ws ? rt().workspace_bytes(args, s, o) : 0);
+    if (with_ws) {
+      TEST_CU(cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(ws.get()), 0, ws.size(), s));
+      args.workspace = {ws.get(), ws.size()};
+    }
+    rt().gemm(args, s, o);  // eager: compiles and loads the split kernel where chosen
+    s.sync();
+    TEST_CU(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+    rt().gemm(args, s, o);
+    CUgraph graph;
+    TEST_CU(cuStreamEndCapture(s, &graph));
+    CUgraphExec exec;
+    TEST_CU(cuGraphInstantiateWithFlags(&exec, graph, 0));
+    for (int replay = 0; replay < 3; ++replay) {
+      p.poison(s);
+      TEST_CU(cuGraphLaunch(exec, s));
+      const testing::CheckResult r = p.check(s);
+      INFO("workspace " << with_ws << " replay " << replay << ": " << r.summary());
+      CHECK(r.ok(1e-5));
+    }
+    TEST_CU(cuGraphExecDestroy(exec));
+    TEST_CU(cuGraphDestroy(graph));
+  }
+}
+
+GPU_CASE("sm80 split-K: 4 host threads on 4 streams, each with the library's workspace") {
+  std::vector<ProblemSpec> specs;
+  for (int t = 0; t < 4; ++t)
+    specs.push_back(spec_of(Layout::dense, {64 + 32 * t}, 2112, 2048, DType::bf16, DType::bf16, 100 + t));
+  check_four_threads(specs, [](int t) { return split_config(2 + t % 3); });
+}
+
 GPU_CASE("sm80 CUDA graph: replay while masked_m changes") {
   testing::use_device();
   ProblemSpec spec = spec_of(Layout::masked, {100, 20, 300, 0}, 392, 264);
@@ -217,46 +393,13 @@ GPU_CASE("sm80 CUDA graph: replay while group offsets change") {
 }
 
 GPU_CASE("sm80 4 host threads on 4 streams") {
-  testing::use_device();
-  const ProblemSpec specs[] = {
+  const std::vector<ProblemSpec> specs = {
       spec_of(Layout::dense, {777}, 520, 1032, DType::bf16, DType::bf16, 1),
       spec_of(Layout::contiguous_indices, {300, 0, 129, 5}, 392, 264, DType::fp16, DType::fp16, 2),
       spec_of(Layout::contiguous_offsets, {300, 0, 129, 5}, 1024, 512, DType::bf16, DType::fp32, 3),
       spec_of(Layout::masked, {3, 0, 17, 32}, 2048, 1024, DType::bf16, DType::bf16, 4),
   };
-  std::vector<std::unique_ptr<GpuProblem>> problems;
-  {
-    testing::Stream s;
-    for (const auto& spec : specs) {
-      problems.push_back(std::make_unique<GpuProblem>(spec, s));
-      problems.back()->run_reference(s, rt());
-    }
-    s.sync();
-  }
-  constexpr int kCalls = 10;
-  std::vector<testing::CheckResult> results(4);
-  std::vector<std::string> errors(4);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&, t] {
-      try {
-        testing::use_device();
-        testing::Stream s;
-        for (int c = 0; c < kCalls; ++c) {
-          problems[t]->poison(s);
-          run_sm80(*problems[t], s);
-        }
-        results[t] = problems[t]->check(s);
-      } catch (const std::exception& e) {
-        errors[t] = e.what();
-      }
-    });
-  for (auto& th : threads) th.join();
-  for (int t = 0; t < 4; ++t) {
-    INFO(specs[t].describe() << ": " << errors[t] << results[t].summary());
-    CHECK(errors[t].empty());
-    CHECK(results[t].ok(1e-5));
-  }
+  check_four_threads(specs, [](int) { return std::string(); });
 }
 
 }  // TEST_SUITE

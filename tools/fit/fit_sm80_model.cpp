@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     std::sscanf(c.c_str(), "%dx%d,BLOCK_K=%d,WARPS_M=%d,WARPS_N=%d,STAGES=%d,CTAS_PER_SM=%d,SWIZZLE_N=%d,OVERLAP=%d",
                 &t.block_m, &t.block_n, &t.block_k, &t.warps_m, &t.warps_n, &t.stages, &t.ctas_per_sm, &t.swizzle_n,
                 &t.overlap);
+    if (const auto at = c.find("SPLIT_K="); at != std::string::npos) t.split_k = std::atoi(c.c_str() + at + 8);
     cfgs[c] = t;
     meas[{m[1], std::stoi(m[3])}][c] = std::stod(m[5]);
   }

@@ -14,6 +14,8 @@
 //   are zero-filled by cp.async and never read; the epilogue writes only valid rows and columns.
 // - Persistent: each CTA walks its tiles; with OVERLAP the next tile's prologue copies are issued
 //   before this tile's epilogue (which then has its own smem), hiding the pipeline fill.
+// - SPLIT_K > 1 (dense only): the units of work are tile x K-split, the splits of a tile adjacent in
+//   the walk so they run at the same time; split_k.cuh sums them through the workspace.
 #pragma once
 
 #include <jit/common/scheduler.cuh>
@@ -23,6 +25,7 @@
 #include <jit/sm80/epilogue.cuh>
 #include <jit/sm80/params.cuh>
 #include <jit/sm80/smem_layout.cuh>
+#include <jit/sm80/split_k.cuh>
 
 namespace jit::sm80 {
 
@@ -54,7 +57,7 @@ struct alignas(kSmemAlign) SharedStorage<BLOCK_M, BLOCK_N, BLOCK_K, WARPS_M, STA
 };
 
 template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int BLOCK_K,
-          int WARPS_M, int WARPS_N, int STAGES, int CTAS_PER_SM, int SWIZZLE_N, bool OVERLAP>
+          int WARPS_M, int WARPS_N, int STAGES, int CTAS_PER_SM, int SWIZZLE_N, bool OVERLAP, int SPLIT_K>
 __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kernel(const Params p) {
   constexpr int kThreads = WARPS_M * WARPS_N * 32;
   constexpr int WM = BLOCK_M / WARPS_M, WN = BLOCK_N / WARPS_N;
@@ -64,6 +67,7 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
   static_assert(BLOCK_M % WARPS_M == 0 && BLOCK_N % WARPS_N == 0, "warps must tile the CTA tile");
   static_assert(STAGES >= 2, "a pipeline needs two stages");
   static_assert(KSTEPS % 2 == 0, "register double-buffering alternates per K step");
+  static_assert(SPLIT_K == 1 || L == Layout::dense, "split-K is for the dense layout");
   using Smem = SharedStorage<BLOCK_M, BLOCK_N, BLOCK_K, WARPS_M, STAGES, OVERLAP>;
   static_assert(sizeof(Smem) == smem_bytes(BLOCK_M, BLOCK_N, BLOCK_K, WARPS_M, STAGES, OVERLAP),
                 "the host's smem_bytes must match the layout");
@@ -81,6 +85,24 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
   const int num_k_blocks = (p.k + BLOCK_K - 1) / BLOCK_K;
 
   TileScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N> sched(p.m, p.n, p.num_groups, p.groups);
+  // A unit of work: a tile and, under a split, which share of its K blocks (split_range). Without
+  // a split the unit is the tile and all of K, so the unsplit kernels carry no extra state.
+  struct Unit {
+    int index = 0, split = 0;
+  };
+  int next_unit = blockIdx.x;  // SPLIT_K > 1: unit = tile index x SPLIT_K + split
+  auto next_work = [&](Tile& t, Unit& u) -> bool {
+    if constexpr (SPLIT_K == 1) {
+      return sched.next(t);
+    } else {
+      const int units = ((p.m + BLOCK_M - 1) / BLOCK_M) * ((p.n + BLOCK_N - 1) / BLOCK_N) * SPLIT_K;
+      if (next_unit >= units) return false;
+      u.index = next_unit / SPLIT_K, u.split = next_unit % SPLIT_K;
+      next_unit += gridDim.x;
+      return sched.at(u.index, t);
+    }
+  };
+  auto k_range = [&](const Unit& u) { return split_range<SPLIT_K>(num_k_blocks, SPLIT_K > 1 ? u.split : 0); };
   // The tile's operand loaders: A rows past the tile's rows and B rows past N are zero-filled.
   auto loader_a = [&](const Tile& t) {
     const i64 batch = L == Layout::masked ? t.group * p.batch_a : 0;
@@ -92,27 +114,33 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
     return TileLoader<BLOCK_N, BLOCK_K, kThreads>(
         static_cast<const u16*>(p.b) + t.group * p.batch_b + col0 * p.ldb, p.ldb, p.n - col0, tid);
   };
-  // Prologue: K blocks 0 .. STAGES-2 in flight (one commit group each, empty past K).
-  auto issue_prologue = [&](const Tile& t) {
+  // Prologue: the unit's first STAGES-1 K blocks in flight (one commit group each, empty past them).
+  auto issue_prologue = [&](const Tile& t, const Unit& u) {
     const auto la = loader_a(t);
     const auto lb = loader_b(t);
+    const KRange r = k_range(u);
+    const int first = SPLIT_K > 1 ? r.begin : 0, count = SPLIT_K > 1 ? r.count : num_k_blocks;
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
-      if (s < num_k_blocks) {
-        la.load(smem_base + s * kStageBytes, s * BLOCK_K, p.k, p.lda, p.a);
-        lb.load(smem_base + s * kStageBytes + kBOffset, s * BLOCK_K, p.k, p.ldb, p.b);
+      if (s < count) {
+        la.load(smem_base + s * kStageBytes, (first + s) * BLOCK_K, p.k, p.lda, p.a);
+        lb.load(smem_base + s * kStageBytes + kBOffset, (first + s) * BLOCK_K, p.k, p.ldb, p.b);
       }
       ptx::cp_async_commit();
     }
   };
 
   Tile tile;
-  bool have = sched.next(tile);
-  if (OVERLAP && have) issue_prologue(tile);
+  Unit unit;
+  bool have = next_work(tile, unit);
+  if (OVERLAP && have) issue_prologue(tile, unit);
   while (have) {
     const auto load_a = loader_a(tile);
     const auto load_b = loader_b(tile);
-    if (!OVERLAP) issue_prologue(tile);
+    // (Plain num_k_blocks without a split: at 255 registers ptxas spilled the copies otherwise.)
+    const KRange kr = k_range(unit);
+    const int kb0 = SPLIT_K > 1 ? kr.begin : 0, kbs = SPLIT_K > 1 ? kr.count : num_k_blocks;
+    if (!OVERLAP) issue_prologue(tile, unit);
     ptx::cp_async_wait<STAGES - 2>();
     __syncthreads();
 
@@ -143,7 +171,7 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
     load_a_fragments(0, read_addr, 0);
 #pragma unroll
     for (int np = 0; np < NT / 2; ++np) load_b_pair(np, read_addr, 0);
-    for (int kb = 0; kb < num_k_blocks; ++kb) {
+    for (int kb = 0; kb < kbs; ++kb) {
 #pragma unroll
       for (int ks = 0; ks < KSTEPS; ++ks) {
         if (ks == KSTEPS - 1) {
@@ -160,10 +188,10 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
         load_a_fragments((ks + 1) % 2, read_addr, next_ks);
         if (ks == 0) {
           const int kb_load = kb + STAGES - 1;
-          if (kb_load < num_k_blocks) {
+          if (kb_load < kbs) {
             const u32 w = smem_base + write_stage * kStageBytes;
-            load_a.load(w, kb_load * BLOCK_K, p.k, p.lda, p.a);
-            load_b.load(w + kBOffset, kb_load * BLOCK_K, p.k, p.ldb, p.b);
+            load_a.load(w, (kb0 + kb_load) * BLOCK_K, p.k, p.lda, p.a);
+            load_b.load(w + kBOffset, (kb0 + kb_load) * BLOCK_K, p.k, p.ldb, p.b);
           }
           ptx::cp_async_commit();
           write_stage = write_stage + 1 == STAGES ? 0 : write_stage + 1;
@@ -184,20 +212,22 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
 
     // With OVERLAP the next tile's prologue refills the stages (once every warp is past its last,
     // stale, fragment prefetch) and lands while this tile is stored.
+    // Under a split, only the unit that completes the tile stores it (with the sum of all splits).
     if constexpr (OVERLAP) {
       Tile next;
-      have = sched.next(next);
+      Unit next_u;
+      have = next_work(next, next_u);
       __syncthreads();
-      if (have) issue_prologue(next);
-      store_tile<D, L, HAS_C, C, BLOCK_M, BLOCK_N, WARPS_M, WARPS_N>(p, sched, tile, acc,
-                                                                    &smem.epilogue[0][0]);
-      tile = next;
+      if (have) issue_prologue(next, next_u);
+      if (split_k_reduce<SPLIT_K, kThreads>(p, unit.index, unit.split, acc))
+        store_tile<D, L, HAS_C, C, BLOCK_M, BLOCK_N, WARPS_M, WARPS_N>(p, sched, tile, acc, &smem.epilogue[0][0]);
+      tile = next, unit = next_u;
     } else {
       ptx::cp_async_wait<0>();  // only empty groups are left
       __syncthreads();          // the staging overlays the stages
-      store_tile<D, L, HAS_C, C, BLOCK_M, BLOCK_N, WARPS_M, WARPS_N>(p, sched, tile, acc,
-                                                                    &smem.epilogue[0][0]);
-      have = sched.next(tile);
+      if (SPLIT_K == 1 || split_k_reduce<SPLIT_K, kThreads>(p, unit.index, unit.split, acc))
+        store_tile<D, L, HAS_C, C, BLOCK_M, BLOCK_N, WARPS_M, WARPS_N>(p, sched, tile, acc, &smem.epilogue[0][0]);
+      have = SPLIT_K > 1 ? next_work(tile, unit) : sched.next(tile);
     }
   }
 }

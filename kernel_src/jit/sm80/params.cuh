@@ -18,6 +18,9 @@ struct Params {
   i64 lda, ldb, ldc, ldd;                  // elements between rows
   i64 batch_a, batch_b, batch_c, batch_d;  // elements between groups (A/C/D: masked only)
   int m, n, k, num_groups;                 // m: total rows, or max_m when masked
+  // SPLIT_K > 1: counters and partial sums (split_k.cuh, split_workspace_bytes); else null. One
+  // pointer: at 136 bytes of Params ptxas spilled the 255-register kernels (8 bytes, 128x128).
+  void* workspace;
 };
 
 // Every operand row of a stage is BLOCK_K 16-bit elements; the epilogue stages fp32 accumulators
@@ -39,6 +42,15 @@ constexpr int smem_bytes(int block_m, int block_n, int block_k, int warps_m, int
   const int pipe = stages * stage_bytes(block_m, block_n, block_k);
   const int epi = epilogue_bytes(warps_m, block_n);
   return round_up_smem(overlap ? pipe + epi : (pipe > epi ? pipe : epi));
+}
+
+// The split-K workspace (split_k.cuh): a fixed region of per-tile counters, so that they stay
+// where they are whatever the next call's tile count (they must be zero before the first call and
+// every call leaves them zero), then the SPLIT_K partial-sum slots of every tile. 0 without a split.
+constexpr int kSplitMaxTiles = 16384;
+constexpr i64 kSplitCountersBytes = kSplitMaxTiles * 4;
+constexpr i64 split_workspace_bytes(i64 tiles, int block_m, int block_n, int split_k) {
+  return split_k > 1 ? kSplitCountersBytes + tiles * split_k * block_m * block_n * 4 : 0;
 }
 
 }  // namespace jit::sm80
