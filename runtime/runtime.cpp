@@ -393,13 +393,24 @@ struct Runtime::Impl {
     }
   }
 
-  void run(const GroupedGemmArgs& raw, CUstream stream, const GemmOptions& o) {
-    GroupedGemmArgs args = detail::normalize(raw);
-    if (args.m == 0) return;  // nothing to compute, nothing to write
+  // What a call on `stream` runs: its context, problem, family and the heuristics' config.
+  struct Choice {
+    ContextState& cs;
+    ProblemDesc p;
+    const KernelFamily& fam;
+    KernelConfig cfg;
+  };
+  Choice choose_for(const GroupedGemmArgs& args, CUstream stream, const GemmOptions& o) {
     ContextState& cs = context_for(stream);
     const ProblemDesc p = describe(args);
     const KernelFamily& fam = pick(p, cs.spec, o);
-    KernelConfig cfg = fam.choose(p, cs.spec, forced_config(o), o);
+    return {cs, p, fam, fam.choose(p, cs.spec, forced_config(o), o)};
+  }
+
+  void run(const GroupedGemmArgs& raw, CUstream stream, const GemmOptions& o) {
+    GroupedGemmArgs args = detail::normalize(raw);
+    if (args.m == 0) return;  // nothing to compute, nothing to write
+    auto [cs, p, fam, cfg] = choose_for(args, stream, o);
     // A kernel that needs a workspace gets the caller's, or the stream's own -- except in a graph
     // capture without the caller's (jit::Workspace says why), which takes a kernel without.
     if (const std::int64_t need = fam.workspace_bytes(cfg, p); need > 0) {
@@ -424,10 +435,8 @@ struct Runtime::Impl {
   std::size_t workspace_bytes(const GroupedGemmArgs& raw, CUstream stream, const GemmOptions& o) {
     const GroupedGemmArgs args = detail::normalize(raw);
     if (args.m == 0) return 0;
-    ContextState& cs = context_for(stream);
-    const ProblemDesc p = describe(args);
-    const KernelFamily& fam = pick(p, cs.spec, o);
-    return static_cast<std::size_t>(fam.workspace_bytes(fam.choose(p, cs.spec, forced_config(o), o), p));
+    const Choice c = choose_for(args, stream, o);
+    return static_cast<std::size_t>(c.fam.workspace_bytes(c.cfg, c.p));
   }
 };
 

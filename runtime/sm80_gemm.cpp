@@ -150,8 +150,8 @@ std::string to_string(const TileConfig& c) {
 }
 
 std::int64_t workspace_bytes(const TileConfig& c, const ProblemDesc& p) {
-  const std::int64_t tiles = ((p.m + c.block_m - 1) / c.block_m) * ((p.n + c.block_n - 1) / c.block_n);
-  return sm80::split_workspace_bytes(tiles, c.block_m, c.block_n, c.split_k);
+  return sm80::split_workspace_bytes(max_tiles(c, p.layout, p.m, p.n, p.num_groups), c.block_m, c.block_n,
+                                     c.split_k);
 }
 
 std::span<const TileConfig> candidate_configs() { return kCandidates; }
@@ -182,7 +182,7 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (c.split_k > 1) {
     if (p.layout != Layout::dense) return "SPLIT_K > 1 is for the dense layout";
     if ((p.k + c.block_k - 1) / c.block_k < c.split_k) return "SPLIT_K must not exceed the K blocks";
-    if (((p.m + c.block_m - 1) / c.block_m) * ((p.n + c.block_n - 1) / c.block_n) > sm80::kSplitMaxTiles)
+    if (max_tiles(c, p.layout, p.m, p.n, p.num_groups) > sm80::kSplitMaxTiles)
       return fmt::format("SPLIT_K > 1 takes at most {} tiles", sm80::kSplitMaxTiles);
   }
   if (p.layout == Layout::contiguous_indices && kContiguousAlignment % c.block_m != 0)

@@ -1,7 +1,5 @@
 #include "runtime/workspace.hpp"
 
-#include <algorithm>
-
 #include "runtime/cuda_check.hpp"
 #include "runtime/driver.hpp"
 #include "runtime/scoped_context.hpp"

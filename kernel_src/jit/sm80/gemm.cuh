@@ -137,7 +137,7 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
   while (have) {
     const auto load_a = loader_a(tile);
     const auto load_b = loader_b(tile);
-    // (Plain num_k_blocks without a split: at 255 registers ptxas spilled the copies otherwise.)
+    // (Plain num_k_blocks without a split: see the epilogue below.)
     const KRange kr = k_range(unit);
     const int kb0 = SPLIT_K > 1 ? kr.begin : 0, kbs = SPLIT_K > 1 ? kr.count : num_k_blocks;
     if (!OVERLAP) issue_prologue(tile, unit);
@@ -223,6 +223,9 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
         store_tile<D, L, HAS_C, C, BLOCK_M, BLOCK_N, WARPS_M, WARPS_N>(p, sched, tile, acc, &smem.epilogue[0][0]);
       tile = next, unit = next_u;
     } else {
+      // The explicit SPLIT_K == 1 forms here and for kb0/kbs are for ptxas: routed through the
+      // split bookkeeping (which folds to the same values) the 255-register 128x128 kernels spilled
+      // 8 bytes on sm_80-sm_89.
       ptx::cp_async_wait<0>();  // only empty groups are left
       __syncthreads();          // the staging overlays the stages
       if (SPLIT_K == 1 || split_k_reduce<SPLIT_K, kThreads>(p, unit.index, unit.split, acc))
