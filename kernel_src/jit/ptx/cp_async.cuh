@@ -14,13 +14,16 @@ __device__ __forceinline__ u32 smem_address(const void* p) {
   return static_cast<u32>(__cvta_generic_to_shared(p));
 }
 
-// cp.async.cg.shared.global: copies 16 bytes, caching in L2 only (.cg: each tile is read once
-// per CTA, so L1 would only evict). `src_bytes` < 16 zero-fills the rest; 0 reads nothing, which
-// is how tails are predicated without a branch (the address must still be a valid one).
-// .L2::128B asks L2 to fetch the whole 128-byte line, so the neighbouring K chunk is warm.
-__device__ __forceinline__ void cp_async_16(u32 dst, const void* src, u32 src_bytes) {
-  asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16, %2;\n"
-               :: "r"(dst), "l"(src), "r"(src_bytes) : "memory");
+// cp.async.cg.shared.global, if `pred`: copies 16 bytes, caching in L2 only (.cg: each tile is
+// read once per CTA, so L1 would only evict). `src_bytes` < 16 zero-fills the rest; 0 reads
+// nothing (the address must still be a valid one). .L2::128B asks L2 to fetch the whole 128-byte
+// line, so the neighbouring K chunk is warm. The guard is inside the asm, so the copy stays one
+// predicated instruction that ptxas can schedule among the MMAs (a C++ `if` around each copy
+// became a branch around the whole block of them); `src` may be any value when `pred` is false.
+__device__ __forceinline__ void cp_async_16_if(bool pred, u32 dst, const void* src, u32 src_bytes) {
+  asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %3, 0;\n"
+               " @p cp.async.cg.shared.global.L2::128B [%0], [%1], 16, %2;\n}\n"
+               :: "r"(dst), "l"(src), "r"(src_bytes), "r"(static_cast<u32>(pred)) : "memory");
 }
 
 // cp.async.ca.shared.global, 4 bytes: one float with no alignment beyond its own (the SM90 FP8

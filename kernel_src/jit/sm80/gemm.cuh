@@ -10,8 +10,9 @@
 //   after the barrier that retires it. Fragments are double-buffered in registers: the ldmatrix of
 //   K step s+1 is issued before (A) or among (B) the MMAs of step s, so shared-memory latency
 //   hides behind them.
-// - Tails: rows past the tile's valid rows (next expert, padding, end of A/B) and K chunks past K
-//   are zero-filled by cp.async and never read; the epilogue writes only valid rows and columns.
+// - Tails: K chunks past K are zero-filled by cp.async; rows past the tile's valid rows (next
+//   expert, padding, end of A/B) are not copied, and what the stage held there reaches only output
+//   rows and columns that the epilogue never writes (it writes only valid rows and columns).
 // - Persistent: each CTA walks its tiles; with OVERLAP the next tile's prologue copies are issued
 //   before this tile's epilogue (which then has its own smem), hiding the pipeline fill.
 // - SPLIT_K > 1 (dense only): the units of work are tile x K-split, the splits of a tile adjacent in
@@ -103,7 +104,7 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
     }
   };
   auto k_range = [&](const Unit& u) { return split_range<SPLIT_K>(num_k_blocks, SPLIT_K > 1 ? u.split : 0); };
-  // The tile's operand loaders: A rows past the tile's rows and B rows past N are zero-filled.
+  // The tile's operand loaders: A rows past the tile's rows and B rows past N are not copied.
   auto loader_a = [&](const Tile& t) {
     const i64 batch = L == Layout::masked ? t.group * p.batch_a : 0;
     return TileLoader<BLOCK_M, BLOCK_K, kThreads>(
@@ -123,8 +124,8 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
       if (s < count) {
-        la.load(smem_base + s * kStageBytes, (first + s) * BLOCK_K, p.k, p.lda, p.a);
-        lb.load(smem_base + s * kStageBytes + kBOffset, (first + s) * BLOCK_K, p.k, p.ldb, p.b);
+        la.load(smem_base + s * kStageBytes, (first + s) * BLOCK_K, p.k, p.lda);
+        lb.load(smem_base + s * kStageBytes + kBOffset, (first + s) * BLOCK_K, p.k, p.ldb);
       }
       ptx::cp_async_commit();
     }
@@ -188,11 +189,9 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
         load_a_fragments((ks + 1) % 2, read_addr, next_ks);
         if (ks == 0) {
           const int kb_load = kb + STAGES - 1;
-          if (kb_load < kbs) {
-            const u32 w = smem_base + write_stage * kStageBytes;
-            load_a.load(w, (kb0 + kb_load) * BLOCK_K, p.k, p.lda, p.a);
-            load_b.load(w + kBOffset, (kb0 + kb_load) * BLOCK_K, p.k, p.ldb, p.b);
-          }
+          const u32 w = smem_base + write_stage * kStageBytes;
+          load_a.load(w, (kb0 + kb_load) * BLOCK_K, p.k, p.lda, kb_load < kbs);
+          load_b.load(w + kBOffset, (kb0 + kb_load) * BLOCK_K, p.k, p.ldb, kb_load < kbs);
           ptx::cp_async_commit();
           write_stage = write_stage + 1 == STAGES ? 0 : write_stage + 1;
         }

@@ -24,8 +24,10 @@ __device__ __forceinline__ u32 swizzled_offset(int row, int chunk) {
 
 // Copies a [ROWS][BLOCK_K] tile of a K-major operand into a swizzled stage: THREADS threads, one
 // 16-byte chunk each per iteration, consecutive threads on consecutive chunks of a row (coalesced).
-// Rows at or past `rows` and chunks at or past K are zero-filled and never read (src-size 0), so
-// M/N/K tails need no other predication and the MMA sees zeros there.
+// Chunks at or past K are zero-filled (src-size 0), since both operands' K tails meet in every
+// MMA. Rows at or past `rows` are not copied at all: whatever the stage held there meets only
+// output rows (A) or columns (B) that are never stored, as no MMA mixes rows or columns. That
+// keeps the per-chunk work to a pointer step and a predicated copy (no address select).
 template <int ROWS, int BLOCK_K, int THREADS>
 class TileLoader {
   static constexpr int kChunksPerRow = BLOCK_K / 8;
@@ -37,7 +39,6 @@ class TileLoader {
   static_assert(!kPartial || kIters == 1, "partial coverage only for tiles smaller than one pass");
   static_assert(kIters == 1 || kRowsPerIter % 16 == 0, "the swizzle must repeat every iteration");
   static_assert(kIters <= 31, "row mask is 31 bits");
-  static constexpr u32 kPresent = 1u << 31;  // mask_ bit: the thread has a chunk at all
 
  public:
   // base: element (row 0, k 0) of the tile; rows: rows that exist from base.
@@ -46,34 +47,37 @@ class TileLoader {
     src_ = base + row * ld + chunk * 8;
     dst_ = swizzled_offset<BLOCK_K>(row, chunk);
     k_ = chunk * 8;
-    mask_ = !kPartial || tid < kChunks ? kPresent : 0u;
+    mask_ = 0;
+    if (!kPartial || tid < kChunks) {  // else this thread has no chunk in the tile
 #pragma unroll
-    for (int i = 0; i < kIters; ++i)
-      if (row + i * kRowsPerIter < rows) mask_ |= 1u << i;
+      for (int i = 0; i < kIters; ++i)
+        if (row + i * kRowsPerIter < rows) mask_ |= 1u << i;
+    }
   }
 
-  // Issues the copies of K block [k0, k0 + BLOCK_K) into the stage at shared address `stage`.
-  // ld and `any_valid` (an address that may be named when nothing is read) come from the kernel
-  // parameters on every call rather than living in registers across the main loop.
-  __device__ __forceinline__ void load(u32 stage, int k0, int k, i64 ld, const void* any_valid) const {
-    if (kPartial && !(mask_ & kPresent)) return;  // this thread has no chunk in the tile
-    const bool k_ok = k0 + k_ < k;  // K is a multiple of 8: a chunk is all in or all out
+  // Issues the copies of K block [k0, k0 + BLOCK_K) into the stage at shared address `stage`, if
+  // `enable` (a predicate rather than a branch around the call, so that the copies stay
+  // predicated instructions among the MMAs). ld comes from the kernel parameters on every call
+  // rather than living in a register across the main loop.
+  __device__ __forceinline__ void load(u32 stage, int k0, int k, i64 ld, bool enable = true) const {
+    // K is a multiple of 8: a chunk is all in or all out. One out reads nothing, at the row's
+    // start (a valid address for every row that is copied).
+    const bool k_ok = k0 + k_ < k;
+    const u32 bytes = k_ok ? 16u : 0u;
     // Walk the rows with one running pointer. The empty asm makes the step opaque, so the compiler
     // cannot hoist kIters precomputed row addresses (2 registers each) out of the main loop.
     i64 step = kRowsPerIter * ld;
     asm volatile("" : "+l"(step));
-    const u16* row = src_ + k0;
+    const u16* row = src_ + (k_ok ? k0 : 0);
+    const u32 rows = enable ? mask_ : 0u;
 #pragma unroll
-    for (int i = 0; i < kIters; ++i, row += step) {
-      const bool ok = k_ok && ((mask_ >> i) & 1u);
-      ptx::cp_async_16(stage + dst_ + i * kRowsPerIter * BLOCK_K * 2, ok ? static_cast<const void*>(row) : any_valid,
-                       ok ? 16u : 0u);
-    }
+    for (int i = 0; i < kIters; ++i, row += step)
+      ptx::cp_async_16_if((rows >> i) & 1u, stage + dst_ + i * kRowsPerIter * BLOCK_K * 2, row, bytes);
   }
 
  private:
   const u16* src_;  // this thread's first chunk
-  u32 dst_, mask_;  // its swizzled offset in a stage; bit i: iteration i's row exists
+  u32 dst_, mask_;  // its swizzled offset in a stage; bit i: iteration i's row exists (none: no chunk)
   int k_;           // its K offset within a block
 };
 
