@@ -52,7 +52,9 @@ class KernelFamily {
   virtual unsigned dynamic_smem(const KernelConfig& c) const = 0;
   // Bytes of workspace (GroupedGemmArgs::workspace) the kernel needs for `p`; launch then finds
   // at least that much, zeroed as its contract says. 0: none.
-  virtual std::int64_t workspace_bytes(const KernelConfig&, const ProblemDesc&) const { return 0; }
+  virtual std::int64_t workspace_bytes(const KernelConfig&, const ProblemDesc&, const DeviceSpec&) const {
+    return 0;
+  }
   // Builds the kernel's parameters from normalized args and launches on `stream`.
   virtual void launch(CUfunction fn, const KernelConfig& c, const GroupedGemmArgs& args,
                       const DeviceSpec& dev, CUstream stream) const = 0;

@@ -413,7 +413,7 @@ struct Runtime::Impl {
     auto [cs, p, fam, cfg] = choose_for(args, stream, o);
     // A kernel that needs a workspace gets the caller's, or the stream's own -- except in a graph
     // capture without the caller's (jit::Workspace says why), which takes a kernel without.
-    if (const std::int64_t need = fam.workspace_bytes(cfg, p); need > 0) {
+    if (const std::int64_t need = fam.workspace_bytes(cfg, p, cs.spec); need > 0) {
       if (args.workspace.data) {
         if (args.workspace.bytes < static_cast<std::size_t>(need))
           throw InvalidArgument("workspace.bytes",
@@ -436,7 +436,7 @@ struct Runtime::Impl {
     const GroupedGemmArgs args = detail::normalize(raw);
     if (args.m == 0) return 0;
     const Choice c = choose_for(args, stream, o);
-    return static_cast<std::size_t>(c.fam.workspace_bytes(c.cfg, c.p));
+    return static_cast<std::size_t>(c.fam.workspace_bytes(c.cfg, c.p, c.cs.spec));
   }
 };
 

@@ -75,6 +75,12 @@ constexpr TileConfig kCandidates[] = {
     {128, 64, 64, 2, 2, 6, 2, 8, 0, 3},
     {128, 64, 64, 2, 2, 6, 2, 8, 0, 4},
     {64, 128, 64, 2, 2, 4, 2, 8, 0, 2},
+    // The large tiles with their last partial wave split (dense; the same kernels where that wave
+    // is nearly full, which ties go to the unsplit entries above): 4096x2112x7168 has 272 256x128
+    // tiles, 2.06 waves on 132 SMs.
+    {256, 128, 64, 4, 2, 4, 1, 8, 0, 8},
+    {128, 256, 64, 2, 4, 3, 1, 8, 1, 8},
+    {128, 256, 32, 2, 4, 4, 1, 8, 1, 8},
 };
 
 // What the model knows of an arch. Ampere's and Ada's are datasheet-based guesses (no such GPU is
@@ -149,9 +155,27 @@ std::string to_string(const TileConfig& c) {
       c.split_k);
 }
 
-std::int64_t workspace_bytes(const TileConfig& c, const ProblemDesc& p) {
-  return sm80::split_workspace_bytes(max_tiles(c, p.layout, p.m, p.n, p.num_groups), c.block_m, c.block_n,
-                                     c.split_k);
+GridPlan grid_plan(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
+  // Every resident CTA slot, but never more CTAs than units of work.
+  const std::int64_t slots = std::int64_t{dev.num_sms} * std::max(1, occupancy(c, dev));
+  const std::int64_t tiles = max_tiles(c, p.layout, p.m, p.n, p.num_groups);
+  GridPlan g;
+  if (c.split_k == 1 || p.layout != Layout::dense) {
+    g.grid = std::max<std::int64_t>(1, std::min(slots, tiles));
+    g.split = {static_cast<int>(tiles), 1, static_cast<int>(tiles)};
+    return g;
+  }
+  const int num_kb = static_cast<int>((p.k + c.block_k - 1) / c.block_k);
+  g.grid = std::max<std::int64_t>(1, std::min(slots, tiles * std::min(c.split_k, std::max(1, num_kb))));
+  g.split = sm80::split_plan_for(c.split_k, static_cast<int>(tiles), static_cast<int>(g.grid), num_kb);
+  return g;
+}
+
+std::int64_t workspace_bytes(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
+  if (c.split_k == 1) return 0;
+  const sm80::SplitPlan s = grid_plan(c, p, dev).split;
+  const std::int64_t split_tiles = s.units > s.whole ? (s.units - s.whole) / s.parts : 0;
+  return split_tiles == 0 ? 0 : sm80::split_workspace_bytes(split_tiles, c.block_m, c.block_n, s.parts);
 }
 
 std::span<const TileConfig> candidate_configs() { return kCandidates; }
@@ -182,8 +206,9 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (c.split_k > 1) {
     if (p.layout != Layout::dense) return "SPLIT_K > 1 is for the dense layout";
     if ((p.k + c.block_k - 1) / c.block_k < c.split_k) return "SPLIT_K must not exceed the K blocks";
-    if (max_tiles(c, p.layout, p.m, p.n, p.num_groups) > sm80::kSplitMaxTiles)
-      return fmt::format("SPLIT_K > 1 takes at most {} tiles", sm80::kSplitMaxTiles);
+    // Split tiles are fewer than the grid's CTAs, each with a counter in the workspace.
+    if (std::int64_t{dev.num_sms} * c.ctas_per_sm > sm80::kSplitMaxTiles)
+      return fmt::format("SPLIT_K > 1 takes at most {} CTAs", sm80::kSplitMaxTiles);
   }
   if (p.layout == Layout::contiguous_indices && kContiguousAlignment % c.block_m != 0)
     return fmt::format("the contiguous_indices layout needs BLOCK_M to divide the expert alignment {}",
@@ -214,14 +239,21 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
     expert_rows::expert_blocks(rows, c.block_m, expert_rows::kRowSpread, &mb, &var);
   const double nb = std::ceil(double(p.n) / c.block_n);
   const double out_tiles = std::max(1.0, groups * mb * nb);
-  // A split makes split_k units of work per tile, each over 1/split_k of K.
-  const double tiles = out_tiles * c.split_k;
   const double sms = dev.num_sms;
-  const double grid = std::min(sms * occ, tiles);
-  const double per_cta = std::ceil(tiles / grid);
+  const double kb = std::ceil(double(p.k) / c.block_k);
+  // The busiest CTA's units: whole tiles, then (a split) one share of a last-wave tile each.
+  double grid = std::min(sms * occ, out_tiles), whole_units = std::ceil(out_tiles / grid), split_units = 0;
+  double parts = 1, split_kb = kb, all_kb = out_tiles * kb;  // all_kb: every CTA's K blocks
+  if (c.split_k > 1 && p.layout == Layout::dense) {
+    const GridPlan g = grid_plan(c, p, dev);
+    const sm80::SplitPlan& s = g.split;
+    grid = double(g.grid), parts = s.parts, split_kb = std::ceil(kb / parts);
+    whole_units = std::ceil(s.whole / grid);
+    split_units = std::ceil((s.units - s.whole) / grid);
+    all_kb = s.whole * kb + (s.units - s.whole) * split_kb;
+  }
   const double resident = std::min<double>(occ, std::ceil(grid / sms));  // CTAs sharing an SM
-  const double k_blocks = std::ceil(std::ceil(double(p.k) / c.block_k) / c.split_k);
-  const double k_pad = k_blocks * c.block_k;
+  const double cta_kb = whole_units * kb + split_units * split_kb;         // K blocks of the busiest CTA
 
   // Compute. Per 16-wide K step: each warp ldmatrix-reads (WM + WN) x 32 bytes, the CTA cp.async-
   // writes (BM + BN) x 32 bytes, for 2 x BM x BN x 16 FLOP.
@@ -233,24 +265,28 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   const double mmas_in_flight = resident * warps * (wm / 16) * (wn / 8);
   const double rate = std::min(mach.mma, kSmemBytesPerClock / smem_per_flop) *
                       std::min(1.0, mmas_in_flight / mach.mmas_needed);
-  const double compute = per_cta * resident * 2.0 * c.block_m * c.block_n * k_pad / rate;
+  const double compute = cta_kb * resident * 2.0 * c.block_m * c.block_n * c.block_k / rate;
 
   // Memory: unique bytes over HBM, all tile reads over L2.
   const double valid_rows = rows * groups;
   const double out_bytes = dtype_size(p.d) + (p.has_c ? dtype_size(p.c) : 0);
   const double hbm_bytes = (groups * p.n * double(p.k) + valid_rows * p.k) * 2 + valid_rows * p.n * out_bytes;
   // The loader zero-fills (does not read) A rows past the tile's valid rows.
-  const double l2_bytes = tiles * (std::min<double>(c.block_m, rows) + c.block_n) * k_pad * 2;
+  const double l2_bytes = all_kb * (std::min<double>(c.block_m, rows) + c.block_n) * c.block_k * 2;
   const double memory = std::max(hbm_bytes / mach.hbm, l2_bytes / (mach.l2_per_sm * sms));
 
-  const double latency = per_cta * k_blocks * mach.latency / (c.stages - 1);
+  const double latency = cta_kb * mach.latency / (c.stages - 1);
   // Per tile: the pipeline fill (hidden by OVERLAP) and the stores (Machine::store_bw); a second
   // resident CTA computes meanwhile, which hides half of both. A split unit stores its fp32 partial
-  // sums, and one unit in split_k also reads the others' and stores the tile.
+  // sums; the unit that completes a tile, last of its wave, then reads all `parts` of them and
+  // stores the tile -- on the kernel's critical path (1 MB per 128x256 tile split in 8).
   const double fill = c.overlap ? 0.0 : mach.tile_overhead;
-  const double split_bytes = 4.0 + (out_bytes + 4.0 * (c.split_k - 1)) / c.split_k;  // per element
-  const double tile_bytes = c.block_m * c.block_n * (c.split_k == 1 ? out_bytes : split_bytes);
-  const double overhead = per_cta * (fill + tile_bytes / mach.store_bw) / (resident > 1 ? 2 : 1);
+  const double tile_elems = double(c.block_m) * c.block_n;
+  const double reduce = split_units > 0 ? tile_elems * (4.0 * parts + out_bytes) / mach.store_bw : 0.0;
+  const double overhead = (whole_units * (fill + tile_elems * out_bytes / mach.store_bw) +
+                           split_units * (fill + tile_elems * 4.0 / mach.store_bw)) /
+                              (resident > 1 ? 2 : 1) +
+                          reduce;
   // The bottleneck, plus a share of the others: overlap is never perfect, and it breaks ties
   // between memory-bound configs toward less wasted MMA work (and vice versa).
   const double bottleneck = std::max({compute, memory, latency});
@@ -366,8 +402,8 @@ class Sm80Family final : public KernelFamily {
     return c;
   }
 
-  std::int64_t workspace_bytes(const KernelConfig& c, const ProblemDesc& p) const override {
-    return sm80_gemm::workspace_bytes(tile_of(c), p);
+  std::int64_t workspace_bytes(const KernelConfig& c, const ProblemDesc& p, const DeviceSpec& dev) const override {
+    return sm80_gemm::workspace_bytes(tile_of(c), p, dev);
   }
 
   std::string describe(const KernelConfig& c) const override {
@@ -415,11 +451,8 @@ class Sm80Family final : public KernelFamily {
     p.batch_b = g.b.batch_stride;
     p.batch_c = g.c.batch_stride;
     p.workspace = g.workspace.data;  // the runtime checked its size (KernelFamily::workspace_bytes)
-    // Persistent grid: every resident CTA slot, but never more CTAs than units of work.
-    const std::int64_t slots = std::int64_t{dev.num_sms} * std::max(1, sm80_gemm::occupancy(t, dev));
     LaunchDims d;
-    d.grid[0] = static_cast<unsigned>(std::max<std::int64_t>(
-        1, std::min(slots, sm80_gemm::max_tiles(t, g.layout, g.m, g.n, g.num_groups) * t.split_k)));
+    d.grid[0] = static_cast<unsigned>(sm80_gemm::grid_plan(t, jit::describe(g), dev).grid);
     d.block[0] = static_cast<unsigned>(t.warps_m * t.warps_n * 32);
     d.smem = static_cast<unsigned>(sm80_gemm::smem(t));
     launch_kernel(fn, d, p, stream, "sm80 gemm");

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "jit/runtime.hpp"
+#include "jit/sm80/params.cuh"
 
 namespace jit::detail::sm80_gemm {
 
@@ -19,7 +20,8 @@ struct TileConfig {
   int ctas_per_sm = 1;  // __launch_bounds__ minimum: the registers allow this many CTAs per SM
   int swizzle_n = 8;    // scheduler band width in N blocks (L2 reuse)
   int overlap = 0;      // 1: own epilogue smem, the next tile's loads overlap this tile's stores
-  int split_k = 1;      // > 1 (dense): CTAs per tile, each over a share of K, summed in a workspace
+  int split_k = 1;      // > 1 (dense): up to this many CTAs per tile of the last partial wave (all
+                        // tiles when fewer than CTAs), each over a share of K, summed in a workspace
   bool operator==(const TileConfig&) const = default;
 };
 
@@ -38,8 +40,16 @@ int occupancy(const TileConfig& c, const DeviceSpec& dev);
 // The heuristics' estimate of the kernel's run time in SM clock cycles (see sm80_gemm.cpp).
 double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev);
 
-// Bytes of workspace `c` needs for `p` (split-K only; 0 otherwise).
-std::int64_t workspace_bytes(const TileConfig& c, const ProblemDesc& p);
+// The persistent grid of `c` for `p` on `dev`, and (SPLIT_K > 1) which tiles it splits in how
+// many parts -- what the kernel derives from its grid size (sm80::split_plan_for).
+struct GridPlan {
+  std::int64_t grid = 1;
+  sm80::SplitPlan split;  // dense with SPLIT_K > 1 only; else every tile whole
+};
+GridPlan grid_plan(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev);
+
+// Bytes of workspace `c` needs for `p` on `dev` (split tiles only; 0 otherwise).
+std::int64_t workspace_bytes(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev);
 
 // The candidate with the smallest estimate among those check_config accepts; without `split_ok`,
 // among those that need no workspace.

@@ -50,7 +50,8 @@ struct GemmOptions {
 };
 
 // Device scratch memory for kernels that split K over several CTAs and add up their partial sums
-// (the sm80 family on shapes with few output tiles). Optional: without one, a call uses a buffer the
+// (the sm80 family on dense shapes with few output tiles, or with a last wave of tiles that would
+// leave most SMs idle). Optional: without one, a call uses a buffer the
 // library keeps for each stream -- except while the stream is being captured into a CUDA graph,
 // where that buffer could be shared with work outside the graph, so such a call gets a kernel that
 // needs no workspace. Pass one to capture split-K kernels too. Rules: 256-byte aligned, at least

@@ -174,9 +174,11 @@ TEST_CASE("heuristics: the Hopper choices are the fast ones of the H200 sweep") 
   const std::regex re(R"(^(\S+) (\d+)x(\d+),(\S+) \[(\d+)/\d+\] .*\ssm80\s+([\d.]+) us\s+[\d.]+ TFLOP/s ok)");
   std::map<std::pair<std::string, int>, std::map<std::string, double>> us;  // (suite, index) -> config -> us
   int lines = 0;
-  // The split-K sweep (session 6: the dense suite, 3 tiles x splits 1-4) re-measured three tiles;
-  // its runs replace the older ones.
-  for (const char* file : {"/bench/sweeps_sm80_h200.txt", "/bench/sweeps_sm80_split_h200.txt"}) {
+  // The split-K sweeps of the dense suite re-measured some tiles; their runs replace the older
+  // ones: session 6 (3 tiles x uniform splits 1-4), session 8 (the same and the large tiles, with
+  // only the last partial wave split: what SPLIT_K means since).
+  for (const char* file : {"/bench/sweeps_sm80_h200.txt", "/bench/sweeps_sm80_split_h200.txt",
+                           "/bench/sweeps_sm80_split_v0.10_h200.txt"}) {
     std::ifstream in(std::string(JITGEMM_SOURCE_DIR) + file);
     REQUIRE(in.good());
     for (std::string l; std::getline(in, l);) {
@@ -255,9 +257,14 @@ TEST_CASE("forced configs: applied, validated, and bad ones rejected with Invali
                   InvalidArgument);
   CHECK_THROWS_AS(f.choose(dense, h100, split2, GemmOptions{.family = Family::sm80, .no_split_k = true}),
                   InvalidArgument);
+  // Only the last partial wave's tiles are split (64x64 x 8 stages: one CTA per SM, 132 CTAs):
+  // 4096 tiles leave 4 for the last wave, 2 parts each (SPLIT_K caps the 33 the idle CTAs could
+  // take); 63 x 64 = 4032 tiles leave 72, too many to split in 2: nothing is, no workspace.
   const detail::KernelConfig split = f.choose(dense, h100, split2, o);
-  CHECK(f.workspace_bytes(split, dense) == 64 * 1024 + (4096 / 64) * (4096 / 64) * 2 * 64 * 64 * 4);
-  CHECK(f.workspace_bytes(c, dense) == 0);
+  CHECK(f.workspace_bytes(split, dense, h100) == 64 * 1024 + 4 * 2 * 64 * 64 * 4);
+  const ProblemDesc no_tail = problem(Layout::dense, DType::bf16, DType::bf16, false, DType::fp32, 4096, 63 * 64, 4096);
+  CHECK(f.workspace_bytes(f.choose(no_tail, h100, split2, o), no_tail, h100) == 0);
+  CHECK(f.workspace_bytes(c, dense, h100) == 0);
   // Through the runtime: GemmOptions::config and Options::force_config.
   TempDir dir("sm80-forced");
   Runtime rt(quiet_options(dir.path()));
@@ -273,6 +280,31 @@ TEST_CASE("forced configs: applied, validated, and bad ones rejected with Invali
   const PrecompileResult r = rt.precompile(dense, h100, GemmOptions{.family = Family::sm80, .config = "BLOCK_K=48"});
   CHECK(r.status == PrecompileResult::Status::failed);
   CHECK(r.error.find("invalid argument 'config'") != std::string::npos);
+}
+
+// Host and kernel derive the split from the same numbers (kernel_src/jit/sm80/params.cuh).
+TEST_CASE("split plans: the last partial wave is split, the full waves are not") {
+  using sm80::split_plan_for;
+  const auto same = [](sm80::SplitPlan a, int whole, int parts, int units) {
+    return a.whole == whole && a.parts == parts && a.units == units;
+  };
+  CHECK(same(split_plan_for(8, 272, 132, 112), 264, 8, 264 + 8 * 8));  // 4096x2112 of 256x128
+  CHECK(same(split_plan_for(8, 3072, 132, 24), 3036, 3, 3036 + 36 * 3));  // 36 left: 132 / 36 = 3 parts
+  CHECK(same(split_plan_for(8, 4096, 132, 8), 4092, 8, 4092 + 4 * 8));
+  CHECK(same(split_plan_for(8, 512, 132, 112), 512, 1, 512));  // 116 left: no second CTA for each
+  CHECK(same(split_plan_for(8, 264, 132, 112), 264, 1, 264));  // whole waves
+  CHECK(same(split_plan_for(4, 33, 132, 112), 0, 4, 132));     // fewer tiles than CTAs: all split
+  CHECK(same(split_plan_for(8, 1, 3, 3), 0, 3, 3));             // never more parts than K blocks
+  CHECK(same(split_plan_for(8, 5, 5, 100), 5, 1, 5));
+  // The host's grid is what the kernel sees: never more CTAs than units.
+  const DeviceSpec h100 = flagship_device("sm_90a");
+  detail::sm80_gemm::TileConfig t{64, 64, 64, 2, 2, 8, 2, 8, 0, 4};
+  const ProblemDesc small = problem(Layout::dense, DType::bf16, DType::bf16, false, DType::fp32, 64, 2112, 7168);
+  const detail::sm80_gemm::GridPlan g = detail::sm80_gemm::grid_plan(t, small, h100);
+  CHECK(g.grid == 33 * 4);
+  CHECK(same(g.split, 0, 4, 132));
+  const ProblemDesc k64 = problem(Layout::dense, DType::bf16, DType::bf16, false, DType::fp32, 64, 2112, 128);
+  CHECK(detail::sm80_gemm::grid_plan(t, k64, h100).grid == 33 * 2);
 }
 
 TEST_CASE("tile counts that overflow the scheduler's int are Unsupported") {

@@ -261,6 +261,26 @@ GPU_CASE("sm80 split-K: forced splits 2, 3, 4, 8 with M/N/K tails, C and fp32 ou
   }
 }
 
+// More tiles than CTAs: the full waves run whole tiles, the last wave's are split (split_plan_for).
+// 18 x 17 = 306 64x64 tiles on 2 CTAs per SM: on 132 SMs 42 are left for the last wave, split in
+// min(SPLIT_K, 6) parts; M, N and K tails in both kinds of tile.
+GPU_CASE("sm80 split-K: the last wave split, the full waves whole, with M/N/K tails and OVERLAP") {
+  testing::use_device();
+  testing::Stream s;
+  for (int split : {2, 4, 8})
+    for (int overlap : {0, 1}) {
+      const std::string cfg = split_config(split, overlap);
+      const ProblemSpec spec = spec_of(Layout::dense, {1100}, 1040, 1032);
+      check_spec(spec, cfg.c_str());
+      GpuProblem p(spec, s);
+      const GemmOptions o{.family = Family::sm80, .config = cfg.c_str()};
+      const std::size_t need = rt().workspace_bytes(p.dense_args(), s, o);
+      INFO(cfg << ": workspace " << need);
+      CHECK(need > std::size_t{64 * 1024});
+      CHECK(need < std::size_t{64 * 1024} + 306u * 64 * 64 * 4 * 2);  // far fewer slots than every tile's
+    }
+}
+
 GPU_CASE("sm80 split-K: a split that does not fit K, or a layout that cannot split, is InvalidArgument") {
   testing::use_device();
   testing::Stream s;
@@ -273,10 +293,11 @@ GPU_CASE("sm80 split-K: a split that does not fit K, or a layout that cannot spl
 GPU_CASE("sm80 split-K: bitwise deterministic, and counters re-zeroed across 12 calls on one stream") {
   testing::use_device();
   testing::Stream s;
-  // Tile counts 9, 66, 1, 33 (with M=64 tiles), in turn on the stream's one library workspace: a
-  // counter left non-zero would make the next call on that tile skip its store (poison remains).
+  // Tile counts 9, 66, 1, 33, 306 (64x64 tiles; the last with whole tiles before its split ones), in
+  // turn on the stream's one library workspace: a counter left non-zero would make the next call
+  // on that tile skip its store (poison remains).
   std::vector<std::unique_ptr<GpuProblem>> problems;
-  for (auto [m, n] : {std::pair{129, 200}, {128, 2112}, {1, 64}, {64, 2112}})
+  for (auto [m, n] : {std::pair{129, 200}, {128, 2112}, {1, 64}, {64, 2112}, {1100, 1040}})
     problems.push_back(std::make_unique<GpuProblem>(spec_of(Layout::dense, {m}, n, 2048), s));
   for (auto& p : problems) p->run_reference(s, rt());
   for (int call = 0; call < 12; ++call) {

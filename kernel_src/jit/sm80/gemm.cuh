@@ -15,8 +15,10 @@
 //   rows and columns that the epilogue never writes (it writes only valid rows and columns).
 // - Persistent: each CTA walks its tiles; with OVERLAP the next tile's prologue copies are issued
 //   before this tile's epilogue (which then has its own smem), hiding the pipeline fill.
-// - SPLIT_K > 1 (dense only): the units of work are tile x K-split, the splits of a tile adjacent in
-//   the walk so they run at the same time; split_k.cuh sums them through the workspace.
+// - SPLIT_K > 1 (dense only): the tiles of the last, partial wave are split over up to SPLIT_K CTAs
+//   each (split_plan_for in params.cuh), the splits of a tile adjacent in the walk so they run at the
+//   same time; split_k.cuh sums them through the workspace. With fewer tiles than CTA slots every
+//   tile is split.
 #pragma once
 
 #include <jit/common/scheduler.cuh>
@@ -86,24 +88,54 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
   const int num_k_blocks = (p.k + BLOCK_K - 1) / BLOCK_K;
 
   TileScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N> sched(p.m, p.n, p.num_groups, p.groups);
-  // A unit of work: a tile and, under a split, which share of its K blocks (split_range). Without
-  // a split the unit is the tile and all of K, so the unsplit kernels carry no extra state.
+  // A unit of work: a tile, or under SPLIT_K > 1 one K share of a tile (split_plan_for: only the
+  // tiles of the last, partial wave are split, by the CTAs that would otherwise idle). Units are
+  // numbered; what a number means is derived when needed, from the plan in shared memory, so that
+  // none of it holds a register across the main loop (the 255-register tiles spill otherwise).
+  // Without a split the unit is the tile and all of K, and the kernel carries no extra state.
   struct Unit {
-    int index = 0, split = 0;
+    int id = 0;
   };
-  int next_unit = blockIdx.x;  // SPLIT_K > 1: unit = tile index x SPLIT_K + split
+  __shared__ SplitPlan split_plan;
+  if constexpr (SPLIT_K > 1) {
+    if (tid == 0)
+      split_plan = split_plan_for(SPLIT_K, ((p.m + BLOCK_M - 1) / BLOCK_M) * ((p.n + BLOCK_N - 1) / BLOCK_N),
+                                  gridDim.x, num_k_blocks);
+    __syncthreads();
+  }
+  const auto tile_of = [&](const Unit& u) {  // split tiles: `parts` consecutive units each
+    const int whole = split_plan.whole;
+    return u.id < whole ? u.id : whole + (u.id - whole) / split_plan.parts;
+  };
+  auto k_range = [&](const Unit& u) {
+    if constexpr (SPLIT_K == 1) {
+      return KRange{0, num_k_blocks};
+    } else {
+      const int whole = split_plan.whole, parts = split_plan.parts;
+      return u.id < whole ? KRange{0, num_k_blocks} : split_range(num_k_blocks, (u.id - whole) % parts, parts);
+    }
+  };
+  // Under a split, only the unit that completes the tile stores it (with the sum of all splits).
+  auto completes_tile = [&](const Unit& u, auto& acc) {
+    if constexpr (SPLIT_K == 1) {
+      return true;
+    } else {
+      const int whole = split_plan.whole, parts = split_plan.parts;
+      return u.id < whole ||
+             split_k_reduce<kThreads>(p, (u.id - whole) / parts, (u.id - whole) % parts, parts, acc);
+    }
+  };
+  int next_unit = blockIdx.x;
   auto next_work = [&](Tile& t, Unit& u) -> bool {
     if constexpr (SPLIT_K == 1) {
       return sched.next(t);
     } else {
-      const int units = ((p.m + BLOCK_M - 1) / BLOCK_M) * ((p.n + BLOCK_N - 1) / BLOCK_N) * SPLIT_K;
-      if (next_unit >= units) return false;
-      u.index = next_unit / SPLIT_K, u.split = next_unit % SPLIT_K;
+      if (next_unit >= split_plan.units) return false;
+      u.id = next_unit;
       next_unit += gridDim.x;
-      return sched.at(u.index, t);
+      return sched.at(tile_of(u), t);
     }
   };
-  auto k_range = [&](const Unit& u) { return split_range<SPLIT_K>(num_k_blocks, SPLIT_K > 1 ? u.split : 0); };
   // The tile's operand loaders: A rows past the tile's rows and B rows past N are not copied.
   auto loader_a = [&](const Tile& t) {
     const i64 batch = L == Layout::masked ? t.group * p.batch_a : 0;
@@ -120,7 +152,7 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
     const auto la = loader_a(t);
     const auto lb = loader_b(t);
     const KRange r = k_range(u);
-    const int first = SPLIT_K > 1 ? r.begin : 0, count = SPLIT_K > 1 ? r.count : num_k_blocks;
+    const int first = r.begin, count = r.count;
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
       if (s < count) {
@@ -138,9 +170,8 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
   while (have) {
     const auto load_a = loader_a(tile);
     const auto load_b = loader_b(tile);
-    // (Plain num_k_blocks without a split: see the epilogue below.)
     const KRange kr = k_range(unit);
-    const int kb0 = SPLIT_K > 1 ? kr.begin : 0, kbs = SPLIT_K > 1 ? kr.count : num_k_blocks;
+    const int kb0 = kr.begin, kbs = kr.count;
     if (!OVERLAP) issue_prologue(tile, unit);
     ptx::cp_async_wait<STAGES - 2>();
     __syncthreads();
@@ -211,25 +242,21 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
 
     // With OVERLAP the next tile's prologue refills the stages (once every warp is past its last,
     // stale, fragment prefetch) and lands while this tile is stored.
-    // Under a split, only the unit that completes the tile stores it (with the sum of all splits).
     if constexpr (OVERLAP) {
       Tile next;
       Unit next_u;
       have = next_work(next, next_u);
       __syncthreads();
       if (have) issue_prologue(next, next_u);
-      if (split_k_reduce<SPLIT_K, kThreads>(p, unit.index, unit.split, acc))
+      if (completes_tile(unit, acc))
         store_tile<D, L, HAS_C, C, BLOCK_M, BLOCK_N, WARPS_M, WARPS_N>(p, sched, tile, acc, &smem.epilogue[0][0]);
       tile = next, unit = next_u;
     } else {
-      // The explicit SPLIT_K == 1 forms here and for kb0/kbs are for ptxas: routed through the
-      // split bookkeeping (which folds to the same values) the 255-register 128x128 kernels spilled
-      // 8 bytes on sm_80-sm_89.
       ptx::cp_async_wait<0>();  // only empty groups are left
       __syncthreads();          // the staging overlays the stages
-      if (SPLIT_K == 1 || split_k_reduce<SPLIT_K, kThreads>(p, unit.index, unit.split, acc))
+      if (completes_tile(unit, acc))
         store_tile<D, L, HAS_C, C, BLOCK_M, BLOCK_N, WARPS_M, WARPS_N>(p, sched, tile, acc, &smem.epilogue[0][0]);
-      have = SPLIT_K > 1 ? next_work(tile, unit) : sched.next(tile);
+      have = next_work(tile, unit);
     }
   }
 }

@@ -44,13 +44,36 @@ constexpr int smem_bytes(int block_m, int block_n, int block_k, int warps_m, int
   return round_up_smem(overlap ? pipe + epi : (pipe > epi ? pipe : epi));
 }
 
+// Split-K (split_k.cuh): which tiles are split, and in how many parts. Host and kernel compute it
+// from the same numbers (the kernel from gridDim.x), so it needs no parameter. The full waves of
+// `grid` CTAs run whole tiles; the last wave's `tail` tiles are split in `parts` = SPLIT_K or fewer,
+// as many as the idle CTAs of that wave can take (at least 2, else nothing is split) and never more
+// than the K blocks. Fewer tiles than CTAs: every tile is split.
+struct SplitPlan {
+  int whole = 0;  // tiles [0, whole) unsplit; tiles [whole, tiles) split
+  int parts = 1;
+  int units = 0;  // whole + (tiles - whole) x parts
+};
+#if defined(__CUDACC_RTC__) || defined(__CUDACC__)
+__host__ __device__
+#endif
+constexpr SplitPlan split_plan_for(int split_k, int tiles, int grid, int num_kb) {
+  const int tail = tiles % grid;
+  int parts = tail == 0 ? 1 : grid / tail;
+  parts = parts < split_k ? parts : split_k;
+  parts = parts < num_kb ? parts : num_kb;
+  if (parts < 2) return {tiles, 1, tiles};
+  return {tiles - tail, parts, tiles - tail + tail * parts};
+}
+
 // The split-K workspace (split_k.cuh): a fixed region of per-tile counters, so that they stay
 // where they are whatever the next call's tile count (they must be zero before the first call and
-// every call leaves them zero), then the SPLIT_K partial-sum slots of every tile. 0 without a split.
+// every call leaves them zero), then the partial-sum slots of every split tile (at most SPLIT_K
+// each). Split tiles are fewer than the grid's CTAs. 0 without a split.
 constexpr int kSplitMaxTiles = 16384;
 constexpr i64 kSplitCountersBytes = kSplitMaxTiles * 4;
-constexpr i64 split_workspace_bytes(i64 tiles, int block_m, int block_n, int split_k) {
-  return split_k > 1 ? kSplitCountersBytes + tiles * split_k * block_m * block_n * 4 : 0;
+constexpr i64 split_workspace_bytes(i64 split_tiles, int block_m, int block_n, int split_k) {
+  return split_k > 1 ? kSplitCountersBytes + split_tiles * split_k * block_m * block_n * 4 : 0;
 }
 
 }  // namespace jit::sm80
