@@ -103,16 +103,20 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
                                   gridDim.x, num_k_blocks);
     __syncthreads();
   }
-  const auto tile_of = [&](const Unit& u) {  // split tiles: `parts` consecutive units each
-    const int whole = split_plan.whole;
-    return u.id < whole ? u.id : whole + (u.id - whole) / split_plan.parts;
+  // A unit's tile and share: split tiles take `parts` consecutive units each (parts 1: whole).
+  struct Share {
+    int tile, split, parts;
+  };
+  const auto share_of = [&](const Unit& u) {
+    const int whole = split_plan.whole, parts = split_plan.parts;
+    return u.id < whole ? Share{u.id, 0, 1} : Share{whole + (u.id - whole) / parts, (u.id - whole) % parts, parts};
   };
   auto k_range = [&](const Unit& u) {
     if constexpr (SPLIT_K == 1) {
       return KRange{0, num_k_blocks};
     } else {
-      const int whole = split_plan.whole, parts = split_plan.parts;
-      return u.id < whole ? KRange{0, num_k_blocks} : split_range(num_k_blocks, (u.id - whole) % parts, parts);
+      const Share s = share_of(u);
+      return split_range(num_k_blocks, s.split, s.parts);
     }
   };
   // Under a split, only the unit that completes the tile stores it (with the sum of all splits).
@@ -120,9 +124,8 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
     if constexpr (SPLIT_K == 1) {
       return true;
     } else {
-      const int whole = split_plan.whole, parts = split_plan.parts;
-      return u.id < whole ||
-             split_k_reduce<kThreads>(p, (u.id - whole) / parts, (u.id - whole) % parts, parts, acc);
+      const Share s = share_of(u);
+      return s.parts == 1 || split_k_reduce<kThreads>(p, s.tile - split_plan.whole, s.split, s.parts, acc);
     }
   };
   int next_unit = blockIdx.x;
@@ -133,7 +136,7 @@ __global__ void __launch_bounds__(WARPS_M * WARPS_N * 32, CTAS_PER_SM) gemm_kern
       if (next_unit >= split_plan.units) return false;
       u.id = next_unit;
       next_unit += gridDim.x;
-      return sched.at(tile_of(u), t);
+      return sched.at(share_of(u).tile, t);
     }
   };
   // The tile's operand loaders: A rows past the tile's rows and B rows past N are not copied.
