@@ -156,6 +156,28 @@ GPU_CASE("sm90 fp8 sanitizer small masked") {
   s.max_m = 160;
   check_spec(s);
 }
+// More tiles than CTAs (the persistent grid holds at most one CTA per SM), so that every pipeline
+// slot is refilled after the consumers read it -- the one-tile cases above fill each slot once and
+// cannot show a hazard between a slot's readers and its next fill. Both K loops (overlapped and
+// plain, 1 and 2 warpgroups, a straddling BLOCK_N); still small enough for the sanitizers.
+GPU_CASE("sm90 fp8 sanitizer multi-tile dense") {
+  check_spec(fp8_spec(Layout::dense, {1000}, 3000, 400), "BLOCK_M=128,BLOCK_N=128");
+}
+// 64x32: ~11 tiles per CTA, so the 4-slot TileInfo ring wraps too.
+GPU_CASE("sm90 fp8 sanitizer multi-tile dense ring") {
+  check_spec(fp8_spec(Layout::dense, {1000}, 3000, 400), "BLOCK_M=64,BLOCK_N=32");
+}
+GPU_CASE("sm90 fp8 sanitizer multi-tile contiguous_indices") {
+  check_spec(fp8_spec(Layout::contiguous_indices, {300, 0, 470, 130}, 3000, 400), "BLOCK_M=128,BLOCK_N=160");
+}
+GPU_CASE("sm90 fp8 sanitizer multi-tile contiguous_offsets") {
+  check_spec(fp8_spec(Layout::contiguous_offsets, {300, 0, 470, 130}, 3000, 400), "BLOCK_M=64,BLOCK_N=112");
+}
+GPU_CASE("sm90 fp8 sanitizer multi-tile masked") {
+  ProblemSpec s = fp8_spec(Layout::masked, {300, 0, 470, 130}, 3000, 400);
+  s.max_m = 512;
+  check_spec(s, "BLOCK_M=256,BLOCK_N=64");
+}
 // Split-K (the CTAs of a cluster share a tile's K blocks; rank 0 sums the partials from
 // distributed shared memory): every layout, K tails (400, 1040), 3- and 4-way splits that do not
 // divide the K blocks, the 1- and 2-warpgroup consumers; small enough for the sanitizers.
@@ -252,6 +274,42 @@ GPU_CASE("sm90 fp8 CUDA graph: replay while group offsets change") {
       rt(), spec,
       {{100, 20, 300, 0, 77}, {0, 0, 0, 0, 547}, {1, 1, 1, 1, 1}, {547, 0, 0, 0, 0}, {129, 128, 127, 0, 130}}, kTolerance,
       [](const GpuProblem& p, CUstream st) { run_fp8(p, st, fp8_options()); });
+}
+
+// The B scales may start at any 4-byte boundary, with rows that are not 16-byte aligned (the kernel
+// reads them through a flat tensor map from the 16-byte boundary below them): the same problem with
+// its B scales copied 1, 2 and 3 floats past such a boundary gives the same output. K = 1040: 9
+// scales a row; BLOCK_N = 112: tiles that straddle two scale rows.
+GPU_CASE("sm90 fp8 B scales at any 4-byte offset") {
+  REQUIRE_HOPPER();
+  testing::Stream s;
+  for (Layout l : {Layout::dense, Layout::masked}) {
+    ProblemSpec spec = fp8_spec(l, l == Layout::dense ? std::vector<int>{300} : std::vector<int>{300, 0, 170}, 1000, 1040);
+    if (l == Layout::masked) spec.max_m = 320;
+    GpuProblem p(spec, s);
+    p.run_reference(s, rt());
+    const std::size_t bytes = p.sfb().size();
+    testing::DeviceBuffer moved(bytes + 16);
+    for (int shift : {1, 2, 3}) {
+      const auto dst = reinterpret_cast<CUdeviceptr>(moved.get()) + 4 * shift;
+      TEST_CU(cuMemcpyDtoDAsync(dst, reinterpret_cast<CUdeviceptr>(p.sfb().get()), bytes, s));
+      const float* sfb = moved.as<const float>() + shift;
+      const GemmOptions o = fp8_options("BLOCK_M=128,BLOCK_N=112");
+      p.poison(s);
+      if (l == Layout::dense) {
+        GemmArgs a = p.dense_args();
+        a.b_scales.data = sfb;
+        rt().gemm(a, s, o);
+      } else {
+        GroupedGemmArgs g = p.grouped_args();
+        g.b_scales.data = sfb;
+        rt().grouped_gemm(g, s, o);
+      }
+      const testing::CheckResult r = p.check(s);
+      INFO(layout_name(l) << " B scales " << shift << " floats past a 16-byte boundary: " << r.summary());
+      REQUIRE(r.ok(kTolerance));
+    }
+  }
 }
 
 // Without the per-128-K promotion (GemmOptions::fp8_no_promotion: all of K accumulates inside the

@@ -47,7 +47,8 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p, S
   // before it is released).
   struct InFlight {
     float acc[kAcc];
-    float sa0, sa1, sb0, sb1;
+    float sa0, sa1;
+    BScales sb;
   };
   // The tile being computed, and its next K block to issue.
   struct Cursor {
@@ -99,16 +100,17 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p, S
     const u32 sfb = ptx::shared_addr(ss.sfb[ist.stage]);
     f.sa0 = ptx::ld_shared_f32(sfa);
     f.sa1 = ptx::ld_shared_f32(sfa + 8 * 4);
-    f.sb0 = ptx::ld_shared_f32(sfb);
-    f.sb1 = ptx::ld_shared_f32(sfb + 4);
+    f.sb.load(sfb, lane, sync.pipe.release_lane());
     const auto desc_a = ptx::DescSw128::at(ptx::shared_addr(ss.a[ist.stage]) + a_offset);
     const auto desc_b = ptx::DescSw128::at(ptx::shared_addr(ss.b[ist.stage]));
 #pragma unroll
     for (int i = 0; i < kAcc; ++i) ptx::fence_operand(f.acc[i]);
     ptx::wgmma_fence();
 #pragma unroll
-    for (int k = 0; k < kBlockK / 32; ++k)  // +32 bytes along K
+    for (int k = 0; k < kBlockK / 32; ++k) {  // +32 bytes along K
       Mma::mma(desc_a.plus(k * 32).get(), desc_b.plus(k * 32).get(), f.acc, static_cast<u32>(k > 0));
+      if (k == 0) f.sb.broadcast(sync.pipe.release_lane());  // k: an unrolled constant
+    }
     ptx::wgmma_commit();
 #pragma unroll
     for (int i = 0; i < kAcc; ++i) ptx::fence_operand(f.acc[i]);
@@ -122,7 +124,7 @@ __device__ __forceinline__ void fp8_consume_overlapped(const Fp8GemmParams& p, S
     for (int i = 0; i < kAcc; ++i) ptx::fence_operand(f.acc[i]);
     sync.pipe.consumer_release(rst, lane);
     rst.advance();
-    const float s[4] = {f.sa0 * f.sb0, f.sa0 * f.sb1, f.sa1 * f.sb0, f.sa1 * f.sb1};
+    const float s[4] = {f.sa0 * f.sb.s0, f.sa0 * f.sb.s1, f.sa1 * f.sb.s0, f.sa1 * f.sb.s1};
     promote<kAcc, kStraddle>(out[0], f.acc, s, c.first_blocks);
   };
   InFlight x, y;

@@ -156,8 +156,8 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
 
     for (int kb = kbs.begin; kb < kbs.end; ++kb, st.advance()) {
       sync.pipe.consumer_wait(st);
-      const u32 sfb_at = ptx::shared_addr(ss.sfb[st.stage]);
-      const float sb0 = ptx::ld_shared_f32(sfb_at), sb1 = ptx::ld_shared_f32(sfb_at + 4);
+      BScales sb;  // loaded once per stage, shuffled after the first wave's first wgmma
+      sb.load(ptx::shared_addr(ss.sfb[st.stage]), lane, sync.pipe.release_lane());
       const auto desc_a = ptx::DescSw128::at(ptx::shared_addr(ss.a[st.stage]) + wg_row0 * kBlockK);
       const auto desc_b = ptx::DescSw128::at(ptx::shared_addr(ss.b[st.stage]));
       const u32 sfa = ptx::shared_addr(ss.sfa[st.stage]) + static_cast<u32>(sfa_shift + wg_row0 + frag_row) * 4;
@@ -166,7 +166,6 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
         if (!active[v]) continue;
         // Read the A scales before the MMAs: once the slot is released, TMA may overwrite them.
         const float sa0 = ptx::ld_shared_f32(sfa + v * 64 * 4), sa1 = ptx::ld_shared_f32(sfa + (v * 64 + 8) * 4);
-        const float c[4] = {sa0 * sb0, sa0 * sb1, sa1 * sb0, sa1 * sb1};
         float* d = NO_PROMOTION ? out[v] : acc;
 #pragma unroll
         for (int i = 0; i < kAcc; ++i) ptx::fence_operand(d[i]);
@@ -177,11 +176,13 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
           const u64 da = desc_a.plus(v * 64 * kBlockK + k * 32).get();
           const u64 db = desc_b.plus(k * 32).get();
           Mma::mma(da, db, d, NO_PROMOTION ? static_cast<u32>(kb > 0 || k > 0) : static_cast<u32>(k > 0));
+          if (v == 0 && k == 0) sb.broadcast(sync.pipe.release_lane());  // v, k: unrolled constants
         }
         ptx::wgmma_commit();
         ptx::wgmma_wait<0>();
 #pragma unroll
         for (int i = 0; i < kAcc; ++i) ptx::fence_operand(d[i]);
+        const float c[4] = {sa0 * sb.s0, sa0 * sb.s1, sa1 * sb.s0, sa1 * sb.s1};
         if (v == last_active) sync.pipe.consumer_release(st, lane);
         if constexpr (NO_PROMOTION) {
           if (kb == 0)

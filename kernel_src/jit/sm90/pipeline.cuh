@@ -70,6 +70,15 @@ struct Pipeline {
     ptx::mbarrier_wait(full_bar(st.stage), st.phase);
   }
 
+  // Consumer: the lane of each warp whose arrival (consumer_release) frees a slot for this CTA's
+  // producer. What the consumers read of a slot with ld.shared (not through wgmma) that the
+  // producer writes with a thread's instruction (the FP8 B scales' cp.async) is read by that lane
+  // only and shuffled to the others: its own reads are ordered before its arrival. The other
+  // lanes' reads would be ordered only through a warp barrier before the arrival, an order
+  // compute-sanitizer's racecheck does not follow: it reported every refill of such a slot
+  // (bench/NOTES.md v0.12).
+  __device__ __forceinline__ static u32 release_lane() { return CLUSTER > 1 ? ptx::cluster_ctarank() : 0; }
+
   // Consumer, once per warp (whole warp converged, after its last read of the slot -- for wgmma
   // after the wait_group that retires the reads): releases the slot to the producer of every CTA
   // of the cluster, since either may multicast into it next.
@@ -133,15 +142,16 @@ struct TileRing {
   }
 
   // One field of a published slot (offset in ints: 0 group, 1 n_block, 2 row0, 3 rows, 4 flags),
-  // read by a converged warp: made warp-uniform, so that the branches on it are uniform
-  // to the compiler and the consumers' addresses stay on the uniform datapath.
+  // read by a converged warp: by lane 0, the lane that releases the slot (for racecheck, as in
+  // Pipeline::release_lane), and shuffled from there, which also makes it warp-uniform: the
+  // branches on it are uniform to the compiler and the consumers' addresses stay on the uniform
+  // datapath.
   __device__ __forceinline__ static int field(u32 slot, int index) {
-    return static_cast<int>(ptx::warp_uniform(ptx::ld_shared_u32(slot + 4 * index)));
+    return static_cast<int>(ptx::warp_uniform(ptx::ld_shared_u32_if(ptx::lane_id() == 0, slot + 4 * index)));
   }
 
-  // Consumers, once per warp after the last read of the slot.
+  // Consumers, once per warp after the last read of the slot (lane 0's, field()).
   __device__ __forceinline__ void release(PipelineState<DEPTH>& st, u32 lane) const {
-    __syncwarp();  // every lane has read the slot before lane 0 releases it
     if (lane == 0) ptx::mbarrier_arrive(empty + 8 * st.stage);
     st.advance();
   }
