@@ -142,15 +142,8 @@ __device__ __forceinline__ float ld_shared_f32(u32 addr) {
   return r;
 }
 
-// ld.shared where `pred` holds, else 0 -- predicated inside the asm, so that it adds no branch (a
-// branch between a wgmma and its wait makes ptxas serialize the wgmma).
-__device__ __forceinline__ float ld_shared_f32_if(bool pred, u32 addr) {
-  float r;
-  asm volatile("{\n .reg .pred p;\n setp.ne.u32 p, %2, 0;\n mov.f32 %0, 0f00000000;\n @p ld.shared.f32 %0, [%1];\n}\n"
-               : "=f"(r) : "r"(addr), "r"(static_cast<u32>(pred)) : "memory");
-  return r;
-}
-
+// ld.shared.u32 where `pred` holds, else 0 -- predicated inside the asm, so that it adds no branch
+// (a branch between a wgmma and its wait makes ptxas serialize the wgmma).
 __device__ __forceinline__ u32 ld_shared_u32_if(bool pred, u32 addr) {
   u32 r;
   asm volatile("{\n .reg .pred p;\n setp.ne.u32 p, %2, 0;\n mov.u32 %0, 0;\n @p ld.shared.u32 %0, [%1];\n}\n"

@@ -72,8 +72,8 @@ constexpr SplitPlan split_plan_for(int split_k, int tiles, int grid, int num_kb)
 // each). Split tiles are fewer than the grid's CTAs. 0 without a split.
 constexpr int kSplitMaxTiles = 16384;
 constexpr i64 kSplitCountersBytes = kSplitMaxTiles * 4;
-constexpr i64 split_workspace_bytes(i64 split_tiles, int block_m, int block_n, int split_k) {
-  return split_k > 1 ? kSplitCountersBytes + split_tiles * split_k * block_m * block_n * 4 : 0;
+constexpr i64 split_workspace_bytes(i64 split_tiles, int block_m, int block_n, int parts) {
+  return parts > 1 ? kSplitCountersBytes + split_tiles * parts * block_m * block_n * 4 : 0;
 }
 
 }  // namespace jit::sm80

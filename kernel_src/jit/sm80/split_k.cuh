@@ -28,7 +28,6 @@ __device__ __forceinline__ KRange split_range(int num_kb, int split, int parts) 
   return {begin, (split + 1) * num_kb / parts - begin};
 }
 
-
 // Called by every thread of the CTA after the K loop of unit (split tile `tile`, counted from the
 // first split one; split `split` of `parts`). Returns true in the CTA that completes the tile: its
 // `acc` then holds the sum over all splits and it must store the tile.

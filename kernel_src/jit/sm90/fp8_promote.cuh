@@ -60,8 +60,8 @@ struct BScaleBlocks {
 struct BScales {
   float s0, s1;
   __device__ __forceinline__ void load(u32 sfb, u32 lane, u32 reader) {
-    s0 = ptx::ld_shared_f32_if(lane == reader, sfb);
-    s1 = ptx::ld_shared_f32_if(lane == reader, sfb + 4);
+    s0 = __uint_as_float(ptx::ld_shared_u32_if(lane == reader, sfb));
+    s1 = __uint_as_float(ptx::ld_shared_u32_if(lane == reader, sfb + 4));
   }
   __device__ __forceinline__ void broadcast(u32 reader) {
     s0 = __shfl_sync(0xffffffffu, s0, reader);
