@@ -92,6 +92,11 @@ static_assert(storage_matches<128, 96, 5, DType::fp32, 2>());
 //    128 x 192), so kept for large-M shapes whose tile counts suit them.
 //  - Split-K (clusters of 2 or 4 CTAs on one tile), 64 x 64 .. 128 x 128: shapes with fewer
 //    tiles than SMs (M <= 128).
+// Not a candidate: CLUSTER=2 (pairs multicasting their shared A tile). The heuristics' tile of each
+// PEERS.md shape, forced unsplit with CLUSTER=2, measured 0.82-1.05x the heuristics' own choice,
+// geomean 0.953 dense, 0.968 contiguous, 0.962 masked, 0.994 decode (bench/NOTES.md v0.13): at
+// M <= 128, where every CTA reads all of A, halving those bytes gained nothing (64x7168x2048
+// x0.93), and the pairs run in lockstep. It can be forced.
 struct Shape {
   int block_m, block_n, split;
 };
@@ -250,8 +255,9 @@ CUtensorMapDataType tma_type(DType t) {
 }  // namespace
 
 std::string to_string(const TileConfig& c) {
-  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},SWIZZLE_N={}{}", c.block_m, c.block_n, c.stages, c.swizzle_n,
-                     c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : std::string());
+  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},SWIZZLE_N={}{}{}", c.block_m, c.block_n, c.stages, c.swizzle_n,
+                     c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : std::string(),
+                     c.cluster > 1 ? fmt::format(",CLUSTER={}", c.cluster) : std::string());
 }
 
 int smem_bytes(int block_m, int block_n, DType d, int stages, int split) {
@@ -300,6 +306,10 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
     return fmt::format("SPLIT_K={} needs K >= {} (one 64-wide K block per split at least)", c.split,
                        (c.split - 1) * sm90::kBlockK16 + 1);
   if (c.split > dev.num_sms) return "SPLIT_K must not exceed the SMs";
+  if (c.cluster != 1 && c.cluster != 2) return "CLUSTER must be 1 or 2";
+  if (c.cluster > 1 && c.split > 1) return "CLUSTER=2 needs SPLIT_K=1 (a cluster holds multicast pairs or K splits)";
+  if (c.cluster > 1 && c.swizzle_n % 2 != 0) return "SWIZZLE_N must be even with CLUSTER=2 (pairs share an m-block)";
+  if (c.cluster > dev.num_sms) return "CLUSTER=2 needs two SMs";
   if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
     return fmt::format("the contiguous_indices layout needs BLOCK_M <= the expert alignment {}", kContiguousAlignment);
   const int smem = storage_bytes(c.block_m, c.block_n, p.d, c.stages, c.split);
@@ -342,7 +352,7 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
     oob = (mb * bm - double(p.m)) / mb;
   }
   const double row_bytes = sm90::kStageRowBytes, elem = dtype_size(p.a);
-  const double stage_bytes = (bm + bn) * row_bytes;
+  const double stage_bytes = (bm / c.cluster + bn) * row_bytes;  // what this CTA pulls from L2
   const double valid_rows = rows * groups;
   const double a_loaded = tiles * num_kb * (bm - oob) * row_bytes, b_loaded = tiles * num_kb * bn * row_bytes;
   const double a_unique = valid_rows * k * elem, b_unique = groups * double(p.n) * k * elem;
@@ -389,7 +399,7 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
 }
 
 int grid_size(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
-  return sm90_common::grid_size(p, dev, c.block_m, c.block_n, c.split);
+  return sm90_common::grid_size(p, dev, c.block_m, c.block_n, c.split, c.cluster);
 }
 
 TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
@@ -410,9 +420,10 @@ std::vector<TmaDesc> tensor_maps(const TileConfig& t, const GroupedGemmArgs& g) 
   const bool masked = g.layout == Layout::masked;
   const int groups = masked ? g.num_groups : 1;  // A and D are batched only if masked
   // A: [m, K] (masked: [G, max_m, K]); B: [G, N, K]; rows of 64 elements (128 bytes), 128B swizzle.
+  // A's box is BLOCK_M / CLUSTER rows: a multicast half, or half of a tile loaded in two.
   std::vector<TmaDesc> maps = {
       tma_matrix("a", g.a.data, tma_type(g.a.dtype), 2, g.m, g.k, g.a.ld, groups, g.a.batch_stride,
-                 static_cast<std::uint32_t>(t.block_m), sm90::kBlockK16, TmaSwizzle::b128, masked),
+                 static_cast<std::uint32_t>(t.block_m / t.cluster), sm90::kBlockK16, TmaSwizzle::b128, masked),
       tma_matrix("b", g.b.data, tma_type(g.b.dtype), 2, g.n, g.k, g.b.ld, g.num_groups, g.b.batch_stride,
                  static_cast<std::uint32_t>(t.block_n), sm90::kBlockK16, TmaSwizzle::b128, true),
   };
@@ -434,16 +445,17 @@ namespace {
 using sm90_bf16_gemm::TileConfig;
 
 // KernelConfig::v fields of this family.
-enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kStages, kSwizzle, kSplit };
+enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kStages, kSwizzle, kSplit, kCluster };
 
 TileConfig tile_of(const KernelConfig& c) {
-  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kSwizzle], c.v[kSplit]};
+  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kSwizzle], c.v[kSplit], c.v[kCluster]};
 }
 
 // Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, except
-// that a config without STAGES gets the deepest pipeline that fits, and without SPLIT_K no split.
+// that a config without STAGES gets the deepest pipeline that fits, without SPLIT_K no split and
+// without CLUSTER no pairs.
 TileConfig apply_forced(TileConfig t, const char* forced, DType d, const DeviceSpec& dev) {
-  bool stages_given = false, split_given = false;
+  bool stages_given = false, split_given = false, cluster_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {
     if (value < 1 || value > 4096) return false;
     if (name == "BLOCK_M") t.block_m = value;
@@ -451,11 +463,12 @@ TileConfig apply_forced(TileConfig t, const char* forced, DType d, const DeviceS
     else if (name == "STAGES") t.stages = value, stages_given = true;
     else if (name == "SWIZZLE_N") t.swizzle_n = value;
     else if (name == "SPLIT_K") t.split = value, split_given = true;
-    else if (name == "CLUSTER") return value == 1;  // no multicast in this family (yet)
+    else if (name == "CLUSTER") t.cluster = value, cluster_given = true;
     else return false;
     return true;
   });
   if (!split_given) t.split = 1;  // a forced config without SPLIT_K is unsplit
+  if (!cluster_given) t.cluster = 1;  // ... and without CLUSTER unpaired
   if (!stages_given) t.stages = sm90_bf16_gemm::max_stages(t.block_m, t.block_n, d, dev.smem_per_block_optin, t.split);
   return t;
 }
@@ -492,7 +505,7 @@ class Sm90Bf16Family final : public KernelFamily {
     c.v[kHasC] = p.has_c;
     c.v[kC] = static_cast<int>(p.has_c ? p.c : DType::fp32);
     c.v[kBM] = t.block_m, c.v[kBN] = t.block_n, c.v[kStages] = t.stages, c.v[kSwizzle] = t.swizzle_n;
-    c.v[kSplit] = t.split;
+    c.v[kSplit] = t.split, c.v[kCluster] = t.cluster;
     return c;
   }
 
@@ -513,7 +526,8 @@ class Sm90Bf16Family final : public KernelFamily {
         .add("BLOCK_N", c.v[kBN])
         .add("STAGES", c.v[kStages])
         .add("SWIZZLE_N", c.v[kSwizzle])
-        .add("SPLIT", c.v[kSplit]);
+        .add("SPLIT", c.v[kSplit])
+        .add("CLUSTER", c.v[kCluster]);
     return render_instantiation("jit/sm90/bf16_gemm.cuh", "jit::sm90::bf16_gemm_kernel",
                                 "const __grid_constant__ jit::sm90::Bf16GemmParams", args);
   }
@@ -541,7 +555,7 @@ class Sm90Bf16Family final : public KernelFamily {
     LaunchDims d;
     d.grid[0] = static_cast<unsigned>(sm90_bf16_gemm::grid_size(t, jit::describe(g), dev));
     d.block[0] = static_cast<unsigned>(sm90::gemm_threads(t.block_m));
-    d.cluster[0] = static_cast<unsigned>(t.split);
+    d.cluster[0] = static_cast<unsigned>(t.split * t.cluster);
     d.smem = dynamic_smem(c);
     cap_grid_to_resident_clusters(fn, d);
     memo.launch(fn, c, g, d, p, stream, "sm90 bf16 gemm");

@@ -48,9 +48,9 @@ int persistent_grid(double units, const DeviceSpec& dev, int cluster, bool maske
   return std::max(cluster, static_cast<int>(std::ceil(units) + cluster - 1) / cluster * cluster);
 }
 
-int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int split) {
+int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int split, int cluster) {
   const double tiles = std::max(1.0, std::min(max_tiles(p, block_m, block_n), planned_tiles(p, block_m, block_n)));
-  return persistent_grid(tiles * split, dev, split, p.layout == Layout::masked);
+  return persistent_grid(tiles * split, dev, split * cluster, p.layout == Layout::masked);
 }
 
 void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,

@@ -30,9 +30,9 @@ int swizzle_for(int block_m, int block_n, int num_sms = 132);
 // device data.
 int persistent_grid(double units, const DeviceSpec& dev, int cluster, bool masked);
 
-// The grid of a family without multicast: the planned tiles (capped by the scheduler's bound),
-// `split` units each, in clusters of `split` CTAs.
-int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int split);
+// The grid of the 16-bit family: the planned tiles (capped by the scheduler's bound), `split` units
+// each, in clusters of `split` x `cluster` CTAs (K splits or multicast pairs).
+int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int split, int cluster);
 
 // Throws Unsupported when the scheduler's int tile indices could overflow.
 void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,

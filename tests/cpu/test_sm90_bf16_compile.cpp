@@ -285,8 +285,9 @@ TEST_CASE("forced configs are checked") {
     return shared().rt.precompile(problem(l, DType::bf16, d), shared().dev, o);
   };
   for (const char* bad : {"BLOCK_N=8", "BLOCK_N=264", "BLOCK_N=120", "BLOCK_M=96", "BLOCK_M=256,BLOCK_N=144",
-                          "STAGES=1", "BLOCK_M=128,BLOCK_N=256,STAGES=4", "CLUSTER=2", "SWIZZLE_N=65", "NOPE=1",
-                          "BLOCK_M", "SPLIT_K=5", "SPLIT_K=0", "BLOCK_M=128,BLOCK_N=256,SPLIT_K=2"}) {
+                          "STAGES=1", "BLOCK_M=128,BLOCK_N=256,STAGES=4", "CLUSTER=3", "CLUSTER=0", "SWIZZLE_N=65",
+                          "NOPE=1", "BLOCK_M", "SPLIT_K=5", "SPLIT_K=0", "BLOCK_M=128,BLOCK_N=256,SPLIT_K=2",
+                          "BLOCK_M=64,BLOCK_N=64,SPLIT_K=2,CLUSTER=2", "CLUSTER=2,SWIZZLE_N=7"}) {
     INFO(bad);
     const PrecompileResult r = forced(Layout::dense, bad);
     CHECK(r.status == PrecompileResult::Status::failed);
@@ -302,6 +303,16 @@ TEST_CASE("forced configs are checked") {
   CHECK(ok.family == "sm90_bf16");
   CHECK(ok.config.find("BLOCK_N=112") != std::string::npos);
   CHECK(ok.config.find(fmt::format("STAGES={}", bf16::max_stages(128, 112, DType::bf16, 232448))) != std::string::npos);
+  // Multicast pairs compile for every layout (forced only: bench/NOTES.md v0.13), the one-warpgroup
+  // tile with 32-row halves of A included.
+  for (Layout l : kLayouts)
+    for (const char* cfg : {"BLOCK_M=128,BLOCK_N=256,CLUSTER=2", "BLOCK_M=64,BLOCK_N=64,CLUSTER=2"}) {
+      INFO(cfg);
+      const PrecompileResult mc = forced(l, cfg);
+      INFO(mc.error);
+      CHECK(mc.status != PrecompileResult::Status::failed);
+      CHECK(mc.config.find("CLUSTER=2") != std::string::npos);
+    }
   // Four stages of 128 x 256 fit once D needs no staging tile.
   const PrecompileResult fp32 = forced(Layout::dense, "BLOCK_M=128,BLOCK_N=256,STAGES=4", DType::fp32);
   CHECK(fp32.status != PrecompileResult::Status::failed);

@@ -297,6 +297,45 @@ GPU_CASE("sm90 bf16 split-K CUDA graph: replay while masked_m changes") {
                       "BLOCK_M=64,BLOCK_N=64,SPLIT_K=2");
 }
 
+// Multicast pairs (CLUSTER=2: each CTA of a pair loads half of the A tile the pair shares): every
+// layout; odd n-block counts (pairs across two m-blocks load A whole), padding and empty experts
+// (null steps of one CTA), more tiles than CTAs (the ring's slots refilled from both CTAs), the
+// one-warpgroup 64-row tile (32-row halves) and 256-row tiles; sanitizer-sized.
+GPU_CASE("sm90 bf16 sanitizer multicast dense") {
+  check_spec(spec_of(Layout::dense, {200}, 264, 400), "BLOCK_M=64,BLOCK_N=64,CLUSTER=2");
+  check_spec(spec_of(Layout::dense, {1000}, 3000, 400, DType::bf16, DType::bf16, 5), "BLOCK_M=128,BLOCK_N=256,CLUSTER=2");
+}
+GPU_CASE("sm90 bf16 sanitizer multicast contiguous_indices") {
+  ProblemSpec s = spec_of(Layout::contiguous_indices, {70, 0, 130, 1, 300}, 264, 400, DType::bf16, DType::fp32);
+  s.with_c = true;
+  check_spec(s, "BLOCK_M=128,BLOCK_N=64,CLUSTER=2");
+}
+GPU_CASE("sm90 bf16 sanitizer multicast contiguous_offsets") {
+  ProblemSpec s = spec_of(Layout::contiguous_offsets, {70, 0, 130, 1, 300}, 264, 400, DType::fp16, DType::fp16);
+  s.with_c = true;
+  s.c = DType::fp16;
+  check_spec(s, "BLOCK_M=64,BLOCK_N=128,CLUSTER=2");
+}
+GPU_CASE("sm90 bf16 sanitizer multicast masked") {
+  ProblemSpec s = spec_of(Layout::masked, {70, 0, 130, 300}, 264, 1000, DType::bf16, DType::bf16);
+  s.max_m = 320;
+  check_spec(s, "BLOCK_M=256,BLOCK_N=64,CLUSTER=2");
+}
+GPU_CASE("sm90 bf16 multicast on PEERS shapes") {
+  check_spec(spec_of(Layout::dense, {128}, 4096, 7168), "BLOCK_M=64,BLOCK_N=64,CLUSTER=2");
+  check_spec(spec_of(Layout::dense, {64}, 2112, 7168, DType::bf16, DType::bf16, 7), "BLOCK_M=64,BLOCK_N=32,CLUSTER=2");
+  ProblemSpec s = bench::make_spec(bench::load_suite("moe-contiguous").shapes[1], bench::parse_recipe("bf16"));
+  check_spec(s, "BLOCK_M=128,BLOCK_N=256,CLUSTER=2");
+  s = bench::make_spec(bench::load_suite("moe-masked").shapes[5], bench::parse_recipe("bf16"));
+  check_spec(s, "BLOCK_M=128,BLOCK_N=192,CLUSTER=2");
+}
+GPU_CASE("sm90 bf16 multicast CUDA graph: replay while masked_m changes") {
+  ProblemSpec spec = spec_of(Layout::masked, {100, 20, 300, 0}, 392, 1040);
+  spec.max_m = 320;
+  check_graph_replays(spec, {{100, 20, 300, 0}, {320, 0, 1, 17}, {0, 0, 0, 0}, {-5, 1000, 7, 129}},
+                      "BLOCK_M=128,BLOCK_N=128,CLUSTER=2");
+}
+
 GPU_CASE("sm90 bf16 CUDA graph: replay while masked_m changes") {
   ProblemSpec spec = spec_of(Layout::masked, {100, 20, 300, 0}, 392, 1040);
   spec.max_m = 320;

@@ -21,7 +21,10 @@
 //   layout allows.
 // - Split-K (SPLIT > 1, sm90/split_k.cuh): the SPLIT CTAs of a cluster take the same tiles, each
 //   for its share of the K blocks; rank 0 stores the sum of the partials (plus C).
-// - No multicast: the FP8 kernel's 2-CTA multicast measured no faster than without (bench/NOTES.md).
+// - Multicast (CLUSTER = 2, SPLIT = 1): the FP8 kernel's pairs (sm90/cluster_scheduler.cuh) --
+//   consecutive tiles of the scheduler's order go to the two CTAs of a cluster, and when both are
+//   real tiles of the same m-block and expert each CTA loads half of the A tile and multicasts it
+//   to both. Halves the A bytes a CTA pulls from L2: at M <= 128 every CTA reads all of A.
 #pragma once
 
 #include <jit/ptx/sm90.cuh>
@@ -43,23 +46,23 @@ template <int N> struct Wgmma16<DType::fp16, N> : ptx::WgmmaF16<N> {};
 
 template <int BLOCK_M, int BLOCK_N, int STAGES, DType D, int SPLIT>
 using Bf16Storage = Bf16SharedStorage<BLOCK_M, BLOCK_N, STAGES, bf16_d_tile_bytes(BLOCK_M, BLOCK_N, D), SPLIT>;
-template <int BLOCK_M, int STAGES>
-using Bf16Sync = GemmSync<STAGES, 1, math_threads(BLOCK_M) / 32>;
+template <int BLOCK_M, int STAGES, int CLUSTER>
+using Bf16Sync = GemmSync<STAGES, CLUSTER, math_threads(BLOCK_M) / 32>;
 
-// The producer thread: the scheduler's tiles, each with its K blocks of A and B (this CTA's share
-// under split-K).
-template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int SWIZZLE_N, int SPLIT, class Storage>
+// The producer thread: the scheduler's tiles (with CLUSTER = 2, this CTA's of each pair), each with
+// its K blocks of A and B (this CTA's share under split-K).
+template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, int SPLIT, class Storage>
 __device__ __forceinline__ void bf16_produce(const Bf16GemmParams& p, Storage& ss,
-                                             const Bf16Sync<BLOCK_M, STAGES>& sync, SplitRange<SPLIT> kbs) {
+                                             const Bf16Sync<BLOCK_M, STAGES, CLUSTER>& sync, u32 rank,
+                                             SplitRange<SPLIT> kbs) {
   // Out-of-bounds rows and K columns are zero-filled by TMA and still count towards the bytes.
   constexpr u32 kStageBytes = (BLOCK_M + BLOCK_N) * kStageRowBytes;
-  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, 1, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, 0);
+  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, rank);
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
     const int k0 = kb * kBlockK16;
-    const u32 a_dst = ptx::shared_addr(ss.a[stage]);
-    if constexpr (L == Layout::masked) ptx::tma_load_3d(a_dst, &p.map_a, bar, k0, t.row0, t.group);
-    else ptx::tma_load_2d(a_dst, &p.map_a, bar, k0, t.row0);
+    load_a_stage<L, BLOCK_M, CLUSTER>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0, t.group, rank,
+                                      s.multicast_a);
     ptx::tma_load_3d(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
   };
   produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, load);
@@ -110,10 +113,10 @@ __device__ __forceinline__ void bf16_mma_tile(Storage& ss, const Sync& sync, Pip
 
 // The consumer warpgroups: the MMAs and the epilogue (or the split-K exchange) of every tile the
 // producer hands out, num_kb K blocks each.
-template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, class Storage,
-          class Split>
+template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER,
+          class Storage, class Split>
 __device__ __forceinline__ void bf16_consume(const Bf16GemmParams& p, Storage& ss,
-                                             const Bf16Sync<BLOCK_M, STAGES>& sync, int num_kb, Split& split) {
+                                             const Bf16Sync<BLOCK_M, STAGES, CLUSTER>& sync, int num_kb, Split& split) {
   constexpr int kMathThreads = math_threads(BLOCK_M);
   constexpr int kWgRows = BLOCK_M / (kMathThreads / 128);
   constexpr int kWaves = kWgRows / 64;
@@ -170,7 +173,7 @@ __device__ __forceinline__ void bf16_consume(const Bf16GemmParams& p, Storage& s
 }
 
 template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, int SWIZZLE_N,
-          int SPLIT>
+          int SPLIT, int CLUSTER>
 __global__ void __launch_bounds__(gemm_threads(BLOCK_M), 1) bf16_gemm_kernel(const __grid_constant__ Bf16GemmParams p) {
   using Storage = Bf16Storage<BLOCK_M, BLOCK_N, STAGES, D, SPLIT>;
   constexpr int kMathThreads = math_threads(BLOCK_M);
@@ -183,17 +186,19 @@ __global__ void __launch_bounds__(gemm_threads(BLOCK_M), 1) bf16_gemm_kernel(con
   static_assert(L != Layout::contiguous_indices || BLOCK_M <= kContiguousAlignment,
                 "an m_indices tile must not span two experts");
   static_assert(STAGES >= 2, "one stage in flight in the tensor cores, one being loaded");
+  static_assert(CLUSTER == 1 || (SPLIT == 1 && BLOCK_M / CLUSTER % 8 == 0),
+                "multicast pairs or split-K clusters, not both; the A halves whole 8-row swizzle atoms");
 
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   Storage& ss = *reinterpret_cast<Storage*>(smem_raw);
-  const Bf16Sync<BLOCK_M, STAGES> sync(ss.sync);
-  const u32 rank = SPLIT > 1 ? ptx::cluster_ctarank() : 0;
-  const SplitRange<SPLIT> kbs((p.k + kBlockK16 - 1) / kBlockK16, rank);
+  const Bf16Sync<BLOCK_M, STAGES, CLUSTER> sync(ss.sync);
+  const u32 rank = CLUSTER * SPLIT > 1 ? ptx::cluster_ctarank() : 0;
+  const SplitRange<SPLIT> kbs((p.k + kBlockK16 - 1) / kBlockK16, SPLIT > 1 ? rank : 0);
   SplitK<SPLIT, kMathThreads, BLOCK_M / (kMathThreads / 128) / 64, BLOCK_N / 2> split(
       ptx::shared_addr(ss.partials), ptx::shared_addr(&ss.sync.split_full), ptx::shared_addr(&ss.sync.split_empty),
       rank);
 
-  run_warp_roles<kMathThreads, SPLIT>(
+  run_warp_roles<kMathThreads, CLUSTER * SPLIT>(
       smem_raw,
       [&] {
         ptx::prefetch_tensormap(&p.map_a);
@@ -202,8 +207,10 @@ __global__ void __launch_bounds__(gemm_threads(BLOCK_M), 1) bf16_gemm_kernel(con
         split.init();  // before sync.init(), whose fence publishes every barrier to the cluster
         sync.init();
       },
-      [&] { bf16_produce<L, BLOCK_M, BLOCK_N, STAGES, SWIZZLE_N>(p, ss, sync, kbs); },
-      [&] { bf16_consume<AB, D, L, HAS_C, C, BLOCK_M, BLOCK_N, STAGES>(p, ss, sync, kbs.end - kbs.begin, split); });
+      [&] { bf16_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N>(p, ss, sync, rank, kbs); },
+      [&] {
+        bf16_consume<AB, D, L, HAS_C, C, BLOCK_M, BLOCK_N, STAGES, CLUSTER>(p, ss, sync, kbs.end - kbs.begin, split);
+      });
 }
 
 }  // namespace jit::sm90

@@ -63,27 +63,13 @@ __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
                                             const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER>& sync, u32 rank,
                                             SplitRange<SPLIT> kbs) {
   constexpr bool kMasked = L == Layout::masked;
-  constexpr int kBoxM = BLOCK_M / CLUSTER;  // rows per A load: a multicast half, or half of a tile
   constexpr u32 kStageBytes = BLOCK_M * kBlockK + BLOCK_N * kBlockK + sfa_box_rows(L, BLOCK_M) * 4;
   ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, rank);
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
     const int k0 = kb * kBlockK;
-    const u32 a_dst = ptx::shared_addr(ss.a[stage]);
-    if (CLUSTER > 1 && s.multicast_a) {
-      // This CTA's half of the A tile, to both CTAs (the peer sends the other half).
-      const u32 dst = a_dst + rank * kBoxM * kBlockK;
-      const int row = t.row0 + static_cast<int>(rank) * kBoxM;
-      if constexpr (kMasked) ptx::tma_load_3d_multicast(dst, &p.map_a, bar, k0, row, t.group, 0x3);
-      else ptx::tma_load_2d_multicast(dst, &p.map_a, bar, k0, row, 0x3);
-    } else {
-#pragma unroll
-      for (int h = 0; h < CLUSTER; ++h) {  // the map's box is BLOCK_M / CLUSTER rows
-        const u32 dst = a_dst + static_cast<u32>(h * kBoxM * kBlockK);
-        if constexpr (kMasked) ptx::tma_load_3d(dst, &p.map_a, bar, k0, t.row0 + h * kBoxM, t.group);
-        else ptx::tma_load_2d(dst, &p.map_a, bar, k0, t.row0 + h * kBoxM);
-      }
-    }
+    load_a_stage<L, BLOCK_M, CLUSTER>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0, t.group, rank,
+                                      s.multicast_a);
     const u32 sfa_dst = ptx::shared_addr(ss.sfa[stage]);
     // The offsets layout starts tiles on any row: its box starts 16-byte aligned (smem.cuh).
     const int sfa_row = L == Layout::contiguous_offsets ? (t.row0 & ~3) : t.row0;

@@ -178,6 +178,31 @@ struct GemmSync {
   }
 };
 
+// The producer: the A tile of one stage, BLOCK_M rows of 128 bytes (K elements k0, ...) from tile
+// row `row0` (of expert `group` when masked: a 3-D map) to `dst`. Where the pair's two tiles share
+// it (`multicast`, CLUSTER = 2), this CTA's half goes to both CTAs and the peer sends the other;
+// else the tile comes in CLUSTER boxes of BLOCK_M / CLUSTER rows (the map's box).
+template <Layout L, int BLOCK_M, int CLUSTER>
+__device__ __forceinline__ void load_a_stage(const void* map, u32 dst, u32 bar, int k0, int row0, int group,
+                                             u32 rank, bool multicast) {
+  constexpr int kBoxM = BLOCK_M / CLUSTER;
+  constexpr u32 kRowBytes = kStageRowBytes;
+  static_assert(kStageRowBytes == kBlockK, "FP8 and 16-bit stages: rows of the same 128 bytes");
+  if (CLUSTER > 1 && multicast) {
+    const u32 half = dst + rank * kBoxM * kRowBytes;
+    const int row = row0 + static_cast<int>(rank) * kBoxM;
+    if constexpr (L == Layout::masked) ptx::tma_load_3d_multicast(half, map, bar, k0, row, group, 0x3);
+    else ptx::tma_load_2d_multicast(half, map, bar, k0, row, 0x3);
+  } else {
+#pragma unroll
+    for (int h = 0; h < CLUSTER; ++h) {
+      const u32 box = dst + static_cast<u32>(h * kBoxM) * kRowBytes;
+      if constexpr (L == Layout::masked) ptx::tma_load_3d(box, map, bar, k0, row0 + h * kBoxM, group);
+      else ptx::tma_load_2d(box, map, bar, k0, row0 + h * kBoxM);
+    }
+  }
+}
+
 // The producer thread's walk, shared by the SM90 GEMMs: every step of `sched` (a
 // ClusterScheduler), its K blocks [kb_begin, kb_end) into the pipeline (all of K, or this CTA's
 // share under split-K; never empty) -- load(step, kb, stage, full barrier)
