@@ -96,7 +96,10 @@ static_assert(storage_matches<128, 96, 5, DType::fp32, 2>());
 // PEERS.md shape, forced unsplit with CLUSTER=2, measured 0.82-1.05x the heuristics' own choice,
 // geomean 0.953 dense, 0.968 contiguous, 0.962 masked, 0.994 decode (bench/NOTES.md v0.13): at
 // M <= 128, where every CTA reads all of A, halving those bytes gained nothing (64x7168x2048
-// x0.93), and the pairs run in lockstep. It can be forced.
+// x0.93), and the pairs run in lockstep. Nor SHARE_B=1 (two m-blocks sharing B, cuBLAS's 2x1
+// cluster): 64x64 pairs took 128x4096x7168 from 259 to 270 TFLOP/s but lost on the other M = 128
+// shapes (128x2112x7168 191 -> 174, 128x7168x2048 239 -> 207) and did not move M = 4096 (0.98-1.01).
+// Both can be forced.
 struct Shape {
   int block_m, block_n, split;
 };
@@ -255,9 +258,10 @@ CUtensorMapDataType tma_type(DType t) {
 }  // namespace
 
 std::string to_string(const TileConfig& c) {
-  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},SWIZZLE_N={}{}{}", c.block_m, c.block_n, c.stages, c.swizzle_n,
+  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},SWIZZLE_N={}{}{}{}", c.block_m, c.block_n, c.stages, c.swizzle_n,
                      c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : std::string(),
-                     c.cluster > 1 ? fmt::format(",CLUSTER={}", c.cluster) : std::string());
+                     c.cluster > 1 ? fmt::format(",CLUSTER={}", c.cluster) : std::string(),
+                     c.share_b ? ",SHARE_B=1" : "");
 }
 
 int smem_bytes(int block_m, int block_n, DType d, int stages, int split) {
@@ -308,7 +312,12 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (c.split > dev.num_sms) return "SPLIT_K must not exceed the SMs";
   if (c.cluster != 1 && c.cluster != 2) return "CLUSTER must be 1 or 2";
   if (c.cluster > 1 && c.split > 1) return "CLUSTER=2 needs SPLIT_K=1 (a cluster holds multicast pairs or K splits)";
-  if (c.cluster > 1 && c.swizzle_n % 2 != 0) return "SWIZZLE_N must be even with CLUSTER=2 (pairs share an m-block)";
+  if (c.share_b != 0 && c.share_b != 1) return "SHARE_B must be 0 or 1";
+  if (c.share_b && c.cluster != 2) return "SHARE_B=1 needs CLUSTER=2 (it says what the pairs share)";
+  if (c.share_b && p.layout != Layout::dense && p.layout != Layout::contiguous_indices)
+    return "SHARE_B=1 needs the dense or contiguous_indices layout (pairs of global m-blocks)";
+  if (c.cluster > 1 && !c.share_b && c.swizzle_n % 2 != 0)
+    return "SWIZZLE_N must be even with CLUSTER=2 (pairs share an m-block)";
   if (c.cluster > dev.num_sms) return "CLUSTER=2 needs two SMs";
   if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
     return fmt::format("the contiguous_indices layout needs BLOCK_M <= the expert alignment {}", kContiguousAlignment);
@@ -352,7 +361,8 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
     oob = (mb * bm - double(p.m)) / mb;
   }
   const double row_bytes = sm90::kStageRowBytes, elem = dtype_size(p.a);
-  const double stage_bytes = (bm / c.cluster + bn) * row_bytes;  // what this CTA pulls from L2
+  // What this CTA pulls from L2: the shared operand's half.
+  const double stage_bytes = (c.share_b ? bm + bn / 2 : bm / c.cluster + bn) * row_bytes;
   const double valid_rows = rows * groups;
   const double a_loaded = tiles * num_kb * (bm - oob) * row_bytes, b_loaded = tiles * num_kb * bn * row_bytes;
   const double a_unique = valid_rows * k * elem, b_unique = groups * double(p.n) * k * elem;
@@ -420,12 +430,15 @@ std::vector<TmaDesc> tensor_maps(const TileConfig& t, const GroupedGemmArgs& g) 
   const bool masked = g.layout == Layout::masked;
   const int groups = masked ? g.num_groups : 1;  // A and D are batched only if masked
   // A: [m, K] (masked: [G, max_m, K]); B: [G, N, K]; rows of 64 elements (128 bytes), 128B swizzle.
-  // A's box is BLOCK_M / CLUSTER rows: a multicast half, or half of a tile loaded in two.
+  // The box of the operand a pair shares (A, or B with SHARE_B) is half its tile: a multicast half,
+  // or half of a tile loaded in two.
   std::vector<TmaDesc> maps = {
       tma_matrix("a", g.a.data, tma_type(g.a.dtype), 2, g.m, g.k, g.a.ld, groups, g.a.batch_stride,
-                 static_cast<std::uint32_t>(t.block_m / t.cluster), sm90::kBlockK16, TmaSwizzle::b128, masked),
+                 static_cast<std::uint32_t>(t.share_b ? t.block_m : t.block_m / t.cluster), sm90::kBlockK16,
+                 TmaSwizzle::b128, masked),
       tma_matrix("b", g.b.data, tma_type(g.b.dtype), 2, g.n, g.k, g.b.ld, g.num_groups, g.b.batch_stride,
-                 static_cast<std::uint32_t>(t.block_n), sm90::kBlockK16, TmaSwizzle::b128, true),
+                 static_cast<std::uint32_t>(t.share_b ? t.block_n / 2 : t.block_n), sm90::kBlockK16,
+                 TmaSwizzle::b128, true),
   };
   if (g.d.dtype != DType::fp32) {
     // D: one box per column chunk of a consumer warpgroup's rows of the swizzled smem tile
@@ -445,30 +458,32 @@ namespace {
 using sm90_bf16_gemm::TileConfig;
 
 // KernelConfig::v fields of this family.
-enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kStages, kSwizzle, kSplit, kCluster };
+enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kStages, kSwizzle, kSplit, kCluster, kShareB };
 
 TileConfig tile_of(const KernelConfig& c) {
-  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kSwizzle], c.v[kSplit], c.v[kCluster]};
+  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kSwizzle], c.v[kSplit], c.v[kCluster], c.v[kShareB]};
 }
 
 // Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, except
 // that a config without STAGES gets the deepest pipeline that fits, without SPLIT_K no split and
 // without CLUSTER no pairs.
 TileConfig apply_forced(TileConfig t, const char* forced, DType d, const DeviceSpec& dev) {
-  bool stages_given = false, split_given = false, cluster_given = false;
+  bool stages_given = false, split_given = false, cluster_given = false, share_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {
-    if (value < 1 || value > 4096) return false;
+    if (value < (name == "SHARE_B" ? 0 : 1) || value > 4096) return false;
     if (name == "BLOCK_M") t.block_m = value;
     else if (name == "BLOCK_N") t.block_n = value;
     else if (name == "STAGES") t.stages = value, stages_given = true;
     else if (name == "SWIZZLE_N") t.swizzle_n = value;
     else if (name == "SPLIT_K") t.split = value, split_given = true;
     else if (name == "CLUSTER") t.cluster = value, cluster_given = true;
+    else if (name == "SHARE_B") t.share_b = value, share_given = true;
     else return false;
     return true;
   });
   if (!split_given) t.split = 1;  // a forced config without SPLIT_K is unsplit
-  if (!cluster_given) t.cluster = 1;  // ... and without CLUSTER unpaired
+  if (!cluster_given) t.cluster = 1;  // ... without CLUSTER unpaired
+  if (!share_given) t.share_b = 0;    // ... and pairs share A
   if (!stages_given) t.stages = sm90_bf16_gemm::max_stages(t.block_m, t.block_n, d, dev.smem_per_block_optin, t.split);
   return t;
 }
@@ -505,7 +520,7 @@ class Sm90Bf16Family final : public KernelFamily {
     c.v[kHasC] = p.has_c;
     c.v[kC] = static_cast<int>(p.has_c ? p.c : DType::fp32);
     c.v[kBM] = t.block_m, c.v[kBN] = t.block_n, c.v[kStages] = t.stages, c.v[kSwizzle] = t.swizzle_n;
-    c.v[kSplit] = t.split, c.v[kCluster] = t.cluster;
+    c.v[kSplit] = t.split, c.v[kCluster] = t.cluster, c.v[kShareB] = t.share_b;
     return c;
   }
 
@@ -527,7 +542,8 @@ class Sm90Bf16Family final : public KernelFamily {
         .add("STAGES", c.v[kStages])
         .add("SWIZZLE_N", c.v[kSwizzle])
         .add("SPLIT", c.v[kSplit])
-        .add("CLUSTER", c.v[kCluster]);
+        .add("CLUSTER", c.v[kCluster])
+        .add("SHARE_B", c.v[kShareB] != 0);
     return render_instantiation("jit/sm90/bf16_gemm.cuh", "jit::sm90::bf16_gemm_kernel",
                                 "const __grid_constant__ jit::sm90::Bf16GemmParams", args);
   }

@@ -13,7 +13,7 @@
 namespace jit::detail::sm90_bf16_gemm {
 
 // The template constants of one kernel besides dtypes and layout. The printable form is also the
-// forced-config syntax: "BLOCK_M=128,BLOCK_N=256,STAGES=3,SWIZZLE_N=8[,SPLIT_K=2][,CLUSTER=2]". Fields left out of a
+// forced-config syntax: "BLOCK_M=128,BLOCK_N=256,STAGES=3,SWIZZLE_N=8[,SPLIT_K=2][,CLUSTER=2[,SHARE_B=1]]". Fields left out of a
 // forced config keep the heuristics' choice; a new tile shape without STAGES gets the deepest
 // pipeline that fits.
 struct TileConfig {
@@ -22,6 +22,7 @@ struct TileConfig {
   int swizzle_n = 8;  // scheduler band width in N blocks (L2 reuse)
   int split = 1;      // > 1: split-K over a cluster of `split` CTAs (sm90/split_k.cuh)
   int cluster = 1;    // 2: tile pairs multicast their shared A tiles (sm90/bf16_gemm.cuh); needs split = 1
+  int share_b = 0;    // 1 (with cluster = 2): the pairs are two m-blocks sharing their B tile instead
   bool operator==(const TileConfig&) const = default;
 };
 

@@ -287,7 +287,8 @@ TEST_CASE("forced configs are checked") {
   for (const char* bad : {"BLOCK_N=8", "BLOCK_N=264", "BLOCK_N=120", "BLOCK_M=96", "BLOCK_M=256,BLOCK_N=144",
                           "STAGES=1", "BLOCK_M=128,BLOCK_N=256,STAGES=4", "CLUSTER=3", "CLUSTER=0", "SWIZZLE_N=65",
                           "NOPE=1", "BLOCK_M", "SPLIT_K=5", "SPLIT_K=0", "BLOCK_M=128,BLOCK_N=256,SPLIT_K=2",
-                          "BLOCK_M=64,BLOCK_N=64,SPLIT_K=2,CLUSTER=2", "CLUSTER=2,SWIZZLE_N=7"}) {
+                          "BLOCK_M=64,BLOCK_N=64,SPLIT_K=2,CLUSTER=2", "CLUSTER=2,SWIZZLE_N=7", "SHARE_B=1",
+                          "CLUSTER=2,SHARE_B=2"}) {
     INFO(bad);
     const PrecompileResult r = forced(Layout::dense, bad);
     CHECK(r.status == PrecompileResult::Status::failed);
@@ -296,6 +297,11 @@ TEST_CASE("forced configs are checked") {
   const PrecompileResult r = forced(Layout::contiguous_indices, "BLOCK_M=256,BLOCK_N=128");
   CHECK(r.status == PrecompileResult::Status::failed);
   CHECK(r.error.find("expert alignment") != std::string::npos);
+  for (Layout l : {Layout::contiguous_offsets, Layout::masked}) {  // B pairs need global m-blocks
+    const PrecompileResult b = forced(l, "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
+    CHECK(b.status == PrecompileResult::Status::failed);
+    CHECK(b.error.find("SHARE_B=1 needs the dense or contiguous_indices") != std::string::npos);
+  }
   // A partial config keeps the other fields and fills STAGES; CLUSTER=1 is accepted.
   const PrecompileResult ok = forced(Layout::dense, "BLOCK_M=128,BLOCK_N=112,CLUSTER=1");
   INFO(ok.error);
@@ -313,6 +319,12 @@ TEST_CASE("forced configs are checked") {
       CHECK(mc.status != PrecompileResult::Status::failed);
       CHECK(mc.config.find("CLUSTER=2") != std::string::npos);
     }
+  for (Layout l : {Layout::dense, Layout::contiguous_indices}) {
+    const PrecompileResult b = forced(l, "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
+    INFO(b.error);
+    CHECK(b.status != PrecompileResult::Status::failed);
+    CHECK(b.config.find("SHARE_B=1") != std::string::npos);
+  }
   // Four stages of 128 x 256 fit once D needs no staging tile.
   const PrecompileResult fp32 = forced(Layout::dense, "BLOCK_M=128,BLOCK_N=256,STAGES=4", DType::fp32);
   CHECK(fp32.status != PrecompileResult::Status::failed);

@@ -362,9 +362,10 @@ struct HostRows {
 };
 
 // Walks every CTA's steps like the kernel does and checks: pairs of a cluster take the same
-// number of steps and agree on multicast; every valid (row, n block) is computed by exactly one
-// valid step of its expert; a tile the epilogue would TMA-store has no unwritable row in the map.
-template <Layout L, int BM, int BN, int SW, int CLUSTER>
+// number of steps and agree on multicast, and a multicast pair shares its A tile (or, SHARE_B, its
+// B tile); every valid (row, n block) is computed by exactly one valid step of its expert; a tile
+// the epilogue would TMA-store has no unwritable row in the map.
+template <Layout L, int BM, int BN, int SW, int CLUSTER, bool SHARE_B = false>
 void check_schedule(const HostRows& h, int n, int grid) {
   const int nb = (n + BN - 1) / BN, planes = L == Layout::masked ? h.groups : 1;
   std::vector<int> covered(static_cast<std::size_t>(planes) * h.m * nb, 0);
@@ -373,8 +374,8 @@ void check_schedule(const HostRows& h, int n, int grid) {
   gridDim = {static_cast<unsigned>(grid), 1, 1};
   for (int cta = 0; cta < grid; ++cta) {
     blockIdx = {static_cast<unsigned>(cta), 0, 0};
-    sm90::ClusterScheduler<L, BM, BN, SW, CLUSTER> sched(h.m, n, h.groups, h.data.data(),
-                                                         static_cast<u32>(cta % CLUSTER));
+    sm90::ClusterScheduler<L, BM, BN, SW, CLUSTER, 1, SHARE_B> sched(h.m, n, h.groups, h.data.data(),
+                                                                     static_cast<u32>(cta % CLUSTER));
     sm90::Step s;
     while (sched.next(s)) {
       REQUIRE(walked[cta].size() < 1000000);
@@ -404,10 +405,14 @@ void check_schedule(const HostRows& h, int n, int grid) {
       REQUIRE(walked[c].size() == walked[c + 1].size());
       for (std::size_t i = 0; i < walked[c].size(); ++i) {
         const sm90::Step &a = walked[c][i], &b = walked[c + 1][i];
-        REQUIRE(a.multicast_a == b.multicast_a);
-        if (a.multicast_a) {
+        REQUIRE(a.multicast == b.multicast);
+        if (a.multicast && !SHARE_B) {
           CHECK((a.valid && b.valid && a.tile.group == b.tile.group && a.tile.row0 == b.tile.row0 &&
                  a.tile.rows == b.tile.rows && a.tile.n_block != b.tile.n_block));
+        }
+        if (a.multicast && SHARE_B) {
+          CHECK((a.valid && b.valid && a.tile.group == b.tile.group && a.tile.n_block == b.tile.n_block &&
+                 a.tile.row0 + BM == b.tile.row0));
         }
       }
     }
@@ -425,6 +430,10 @@ void check_layout_schedules(const HostRows& h, int n) {
     if constexpr (L != Layout::contiguous_indices) {
       check_schedule<L, 256, 128, 16, 1>(h, n, grid);
       check_schedule<L, 256, 96, 16, 2>(h, n, grid);
+    }
+    if constexpr (L == Layout::dense || L == Layout::contiguous_indices) {  // B pairs: global m-blocks
+      check_schedule<L, 64, 64, 8, 2, true>(h, n, grid);
+      check_schedule<L, 128, 48, 3, 2, true>(h, n, grid);  // odd band width, narrower last band
     }
     check_schedule<L, 64, 64, 8, 1>(h, n, grid + 1);  // odd grids without clusters
   }

@@ -321,7 +321,24 @@ GPU_CASE("sm90 bf16 sanitizer multicast masked") {
   s.max_m = 320;
   check_spec(s, "BLOCK_M=256,BLOCK_N=64,CLUSTER=2");
 }
+// B pairs (SHARE_B=1: two m-blocks of one n-block share B): an odd m-block count (the last pairs
+// with nothing), N and K tails, m_indices padding and experts whose pairs straddle two experts.
+GPU_CASE("sm90 bf16 sanitizer multicast B dense") {
+  check_spec(spec_of(Layout::dense, {777}, 264, 400), "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
+  check_spec(spec_of(Layout::dense, {200}, 3000, 1000, DType::fp16, DType::fp32, 3),
+             "BLOCK_M=128,BLOCK_N=192,CLUSTER=2,SHARE_B=1");
+}
+GPU_CASE("sm90 bf16 sanitizer multicast B contiguous_indices") {
+  ProblemSpec s = spec_of(Layout::contiguous_indices, {70, 0, 130, 1, 300}, 264, 400, DType::bf16, DType::bf16);
+  s.with_c = true;
+  check_spec(s, "BLOCK_M=64,BLOCK_N=128,CLUSTER=2,SHARE_B=1");
+  check_spec(s, "BLOCK_M=128,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
+}
 GPU_CASE("sm90 bf16 multicast on PEERS shapes") {
+  check_spec(spec_of(Layout::dense, {128}, 4096, 7168, DType::bf16, DType::bf16, 9),
+             "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
+  check_spec(spec_of(Layout::dense, {4096}, 2112, 7168, DType::bf16, DType::bf16, 13),
+             "BLOCK_M=128,BLOCK_N=176,CLUSTER=2,SHARE_B=1");
   check_spec(spec_of(Layout::dense, {128}, 4096, 7168), "BLOCK_M=64,BLOCK_N=64,CLUSTER=2");
   check_spec(spec_of(Layout::dense, {64}, 2112, 7168, DType::bf16, DType::bf16, 7), "BLOCK_M=64,BLOCK_N=32,CLUSTER=2");
   ProblemSpec s = bench::make_spec(bench::load_suite("moe-contiguous").shapes[1], bench::parse_recipe("bf16"));

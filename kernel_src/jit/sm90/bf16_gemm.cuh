@@ -24,7 +24,8 @@
 // - Multicast (CLUSTER = 2, SPLIT = 1): the FP8 kernel's pairs (sm90/cluster_scheduler.cuh) --
 //   consecutive tiles of the scheduler's order go to the two CTAs of a cluster, and when both are
 //   real tiles of the same m-block and expert each CTA loads half of the A tile and multicasts it
-//   to both. Halves the A bytes a CTA pulls from L2: at M <= 128 every CTA reads all of A.
+//   to both. With SHARE_B (dense, m_indices) a pair is two m-blocks of one n-block, sharing B:
+//   each B byte then leaves the L2 once for both, and two CTAs no longer miss on the same lines.
 #pragma once
 
 #include <jit/ptx/sm90.cuh>
@@ -51,19 +52,24 @@ using Bf16Sync = GemmSync<STAGES, CLUSTER, math_threads(BLOCK_M) / 32>;
 
 // The producer thread: the scheduler's tiles (with CLUSTER = 2, this CTA's of each pair), each with
 // its K blocks of A and B (this CTA's share under split-K).
-template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, int SPLIT, class Storage>
+template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, int SPLIT, bool SHARE_B,
+          class Storage>
 __device__ __forceinline__ void bf16_produce(const Bf16GemmParams& p, Storage& ss,
                                              const Bf16Sync<BLOCK_M, STAGES, CLUSTER>& sync, u32 rank,
                                              SplitRange<SPLIT> kbs) {
   // Out-of-bounds rows and K columns are zero-filled by TMA and still count towards the bytes.
   constexpr u32 kStageBytes = (BLOCK_M + BLOCK_N) * kStageRowBytes;
-  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, rank);
+  // The operand a pair shares comes in halves (the map's box), the other whole.
+  constexpr int kPartsA = SHARE_B ? 1 : CLUSTER, kPartsB = SHARE_B ? 2 : 1;
+  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT, SHARE_B> sched(p.m, p.n, p.num_groups, p.groups,
+                                                                                 rank);
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
     const int k0 = kb * kBlockK16;
-    load_a_stage<L, BLOCK_M, CLUSTER>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0, t.group, rank,
-                                      s.multicast_a);
-    ptx::tma_load_3d(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
+    load_stage_rows<BLOCK_M, kPartsA, L == Layout::masked>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0,
+                                                           t.group, rank, s.multicast && !SHARE_B);
+    load_stage_rows<BLOCK_N, kPartsB, true>(&p.map_b, ptx::shared_addr(ss.b[stage]), bar, k0, t.n_block * BLOCK_N,
+                                            t.group, rank, s.multicast && SHARE_B);
   };
   produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, load);
 }
@@ -173,7 +179,7 @@ __device__ __forceinline__ void bf16_consume(const Bf16GemmParams& p, Storage& s
 }
 
 template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, int SWIZZLE_N,
-          int SPLIT, int CLUSTER>
+          int SPLIT, int CLUSTER, bool SHARE_B>
 __global__ void __launch_bounds__(gemm_threads(BLOCK_M), 1) bf16_gemm_kernel(const __grid_constant__ Bf16GemmParams p) {
   using Storage = Bf16Storage<BLOCK_M, BLOCK_N, STAGES, D, SPLIT>;
   constexpr int kMathThreads = math_threads(BLOCK_M);
@@ -186,8 +192,8 @@ __global__ void __launch_bounds__(gemm_threads(BLOCK_M), 1) bf16_gemm_kernel(con
   static_assert(L != Layout::contiguous_indices || BLOCK_M <= kContiguousAlignment,
                 "an m_indices tile must not span two experts");
   static_assert(STAGES >= 2, "one stage in flight in the tensor cores, one being loaded");
-  static_assert(CLUSTER == 1 || (SPLIT == 1 && BLOCK_M / CLUSTER % 8 == 0),
-                "multicast pairs or split-K clusters, not both; the A halves whole 8-row swizzle atoms");
+  static_assert(CLUSTER == 1 || SPLIT == 1, "multicast pairs or split-K clusters, not both");
+  static_assert(!SHARE_B || CLUSTER == 2, "B pairs are 2-CTA clusters");
 
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   Storage& ss = *reinterpret_cast<Storage*>(smem_raw);
@@ -207,7 +213,7 @@ __global__ void __launch_bounds__(gemm_threads(BLOCK_M), 1) bf16_gemm_kernel(con
         split.init();  // before sync.init(), whose fence publishes every barrier to the cluster
         sync.init();
       },
-      [&] { bf16_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N>(p, ss, sync, rank, kbs); },
+      [&] { bf16_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N, SPLIT, SHARE_B>(p, ss, sync, rank, kbs); },
       [&] {
         bf16_consume<AB, D, L, HAS_C, C, BLOCK_M, BLOCK_N, STAGES, CLUSTER>(p, ss, sync, kbs.end - kbs.begin, split);
       });

@@ -68,8 +68,8 @@ __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
     const int k0 = kb * kBlockK;
-    load_a_stage<L, BLOCK_M, CLUSTER>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0, t.group, rank,
-                                      s.multicast_a);
+    load_stage_rows<BLOCK_M, CLUSTER, kMasked>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0, t.group,
+                                               rank, s.multicast);
     const u32 sfa_dst = ptx::shared_addr(ss.sfa[stage]);
     // The offsets layout starts tiles on any row: its box starts 16-byte aligned (smem.cuh).
     const int sfa_row = L == Layout::contiguous_offsets ? (t.row0 & ~3) : t.row0;

@@ -178,27 +178,27 @@ struct GemmSync {
   }
 };
 
-// The producer: the A tile of one stage, BLOCK_M rows of 128 bytes (K elements k0, ...) from tile
-// row `row0` (of expert `group` when masked: a 3-D map) to `dst`. Where the pair's two tiles share
-// it (`multicast`, CLUSTER = 2), this CTA's half goes to both CTAs and the peer sends the other;
-// else the tile comes in CLUSTER boxes of BLOCK_M / CLUSTER rows (the map's box).
-template <Layout L, int BLOCK_M, int CLUSTER>
-__device__ __forceinline__ void load_a_stage(const void* map, u32 dst, u32 bar, int k0, int row0, int group,
-                                             u32 rank, bool multicast) {
-  constexpr int kBoxM = BLOCK_M / CLUSTER;
-  constexpr u32 kRowBytes = kStageRowBytes;
+// The producer: one operand's tile of a stage, ROWS rows of 128 bytes (K elements k0, ...) from row
+// `row0` of the map (of expert `group` in a 3-D map: GROUPED) to `dst`. Where the pair's two tiles
+// share it (`multicast`, PARTS = 2), this CTA's half goes to both CTAs and the peer sends the
+// other; else the tile comes in PARTS boxes of ROWS / PARTS rows (the map's box).
+template <int ROWS, int PARTS, bool GROUPED>
+__device__ __forceinline__ void load_stage_rows(const void* map, u32 dst, u32 bar, int k0, int row0, int group,
+                                                u32 rank, bool multicast) {
+  constexpr int kBox = ROWS / PARTS;
+  static_assert(kBox % 8 == 0, "boxes of whole 8-row swizzle atoms");
   static_assert(kStageRowBytes == kBlockK, "FP8 and 16-bit stages: rows of the same 128 bytes");
-  if (CLUSTER > 1 && multicast) {
-    const u32 half = dst + rank * kBoxM * kRowBytes;
-    const int row = row0 + static_cast<int>(rank) * kBoxM;
-    if constexpr (L == Layout::masked) ptx::tma_load_3d_multicast(half, map, bar, k0, row, group, 0x3);
+  if (PARTS > 1 && multicast) {
+    const u32 half = dst + rank * kBox * kStageRowBytes;
+    const int row = row0 + static_cast<int>(rank) * kBox;
+    if constexpr (GROUPED) ptx::tma_load_3d_multicast(half, map, bar, k0, row, group, 0x3);
     else ptx::tma_load_2d_multicast(half, map, bar, k0, row, 0x3);
   } else {
 #pragma unroll
-    for (int h = 0; h < CLUSTER; ++h) {
-      const u32 box = dst + static_cast<u32>(h * kBoxM) * kRowBytes;
-      if constexpr (L == Layout::masked) ptx::tma_load_3d(box, map, bar, k0, row0 + h * kBoxM, group);
-      else ptx::tma_load_2d(box, map, bar, k0, row0 + h * kBoxM);
+    for (int h = 0; h < PARTS; ++h) {
+      const u32 box = dst + static_cast<u32>(h * kBox) * kStageRowBytes;
+      if constexpr (GROUPED) ptx::tma_load_3d(box, map, bar, k0, row0 + h * kBox, group);
+      else ptx::tma_load_2d(box, map, bar, k0, row0 + h * kBox);
     }
   }
 }
