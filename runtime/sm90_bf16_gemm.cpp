@@ -310,15 +310,12 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
     return fmt::format("SPLIT_K={} needs K >= {} (one 64-wide K block per split at least)", c.split,
                        (c.split - 1) * sm90::kBlockK16 + 1);
   if (c.split > dev.num_sms) return "SPLIT_K must not exceed the SMs";
-  if (c.cluster != 1 && c.cluster != 2) return "CLUSTER must be 1 or 2";
-  if (c.cluster > 1 && c.split > 1) return "CLUSTER=2 needs SPLIT_K=1 (a cluster holds multicast pairs or K splits)";
+  if (std::string why = sm90_common::check_cluster(c.cluster, c.split, c.swizzle_n, !c.share_b, dev); !why.empty())
+    return why;
   if (c.share_b != 0 && c.share_b != 1) return "SHARE_B must be 0 or 1";
   if (c.share_b && c.cluster != 2) return "SHARE_B=1 needs CLUSTER=2 (it says what the pairs share)";
   if (c.share_b && p.layout != Layout::dense && p.layout != Layout::contiguous_indices)
     return "SHARE_B=1 needs the dense or contiguous_indices layout (pairs of global m-blocks)";
-  if (c.cluster > 1 && !c.share_b && c.swizzle_n % 2 != 0)
-    return "SWIZZLE_N must be even with CLUSTER=2 (pairs share an m-block)";
-  if (c.cluster > dev.num_sms) return "CLUSTER=2 needs two SMs";
   if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
     return fmt::format("the contiguous_indices layout needs BLOCK_M <= the expert alignment {}", kContiguousAlignment);
   const int smem = storage_bytes(c.block_m, c.block_n, p.d, c.stages, c.split);

@@ -53,6 +53,15 @@ int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int bloc
   return persistent_grid(tiles * split, dev, split * cluster, p.layout == Layout::masked);
 }
 
+std::string check_cluster(int cluster, int split, int swizzle_n, bool pairs_along_n, const DeviceSpec& dev) {
+  if (cluster != 1 && cluster != 2) return "CLUSTER must be 1 or 2";
+  if (cluster == 1) return {};
+  if (split > 1) return "CLUSTER=2 needs SPLIT_K=1 (a cluster holds multicast pairs or K splits)";
+  if (pairs_along_n && swizzle_n % 2 != 0) return "SWIZZLE_N must be even with CLUSTER=2 (pairs share an m-block)";
+  if (dev.num_sms < 2) return "CLUSTER=2 needs two SMs";
+  return {};
+}
+
 void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,
                       const char* family) {
   // The scheduler counts tiles in int; the grid adds at most its own size on top. (In double:

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "jit/gemm.hpp"
 #include "jit/runtime.hpp"
@@ -33,6 +34,11 @@ int persistent_grid(double units, const DeviceSpec& dev, int cluster, bool maske
 // The grid of the 16-bit family: the planned tiles (capped by the scheduler's bound), `split` units
 // each, in clusters of `split` x `cluster` CTAs (K splits or multicast pairs).
 int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int split, int cluster);
+
+// Why a cluster shape cannot run (an empty string when it can): CLUSTER 1 or 2; pairs (CLUSTER=2)
+// are not split-K clusters; pairs of consecutive tiles (`pairs_along_n`) share an m-block only if
+// the scheduler's bands have an even width; a pair needs two SMs.
+std::string check_cluster(int cluster, int split, int swizzle_n, bool pairs_along_n, const DeviceSpec& dev);
 
 // Throws Unsupported when the scheduler's int tile indices could overflow.
 void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,

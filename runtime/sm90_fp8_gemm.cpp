@@ -324,22 +324,20 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (c.block_n * (waves + 1) / 2 > 192)
     return "BLOCK_N too wide for BLOCK_M: the accumulators would not fit the consumers' registers";
   if (c.stages < 1 || c.stages > kMaxStages) return fmt::format("STAGES must be in [1, {}]", kMaxStages);
-  if (c.cluster != 1 && c.cluster != 2) return "CLUSTER must be 1 or 2";
   if (c.split < 1 || c.split > kMaxSplit) return fmt::format("SPLIT_K must be in [1, {}]", kMaxSplit);
-  if (c.split > 1 && c.cluster != 1) return "SPLIT_K > 1 needs CLUSTER=1 (the cluster holds the K splits)";
   if (c.split > 1 && p.k > 0 && (p.k + sm90::kBlockK - 1) / sm90::kBlockK < c.split)
     return fmt::format("SPLIT_K={} needs K >= {} (one 128-wide K block per split at least)", c.split,
                        (c.split - 1) * sm90::kBlockK + 1);
   if (c.split > dev.num_sms) return "SPLIT_K must not exceed the SMs";
   if (c.overlap != 0 && (c.overlap != 1 || !overlap_fits(c.block_m, c.block_n)))
     return "OVERLAP must be 0, or 1 with BLOCK_M <= 128 and BLOCK_N <= 128 (three accumulators)";
-  if (c.swizzle_n < 1 || c.swizzle_n > 64 || (c.cluster == 2 && c.swizzle_n % 2 != 0))
-    return "SWIZZLE_N must be in [1, 64], and even with CLUSTER=2";
+  if (c.swizzle_n < 1 || c.swizzle_n > 64) return "SWIZZLE_N must be in [1, 64]";
+  if (std::string why = sm90_common::check_cluster(c.cluster, c.split, c.swizzle_n, true, dev); !why.empty())
+    return why;
   if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
     return fmt::format("the contiguous_indices layout needs BLOCK_M <= the expert alignment {}", kContiguousAlignment);
   if (sm90::sfa_box_rows(p.layout, c.block_m) > 256)
     return "the contiguous_offsets layout needs BLOCK_M <= 128 (its A-scale box has 4 extra rows; TMA boxes stop at 256)";
-  if (c.cluster == 2 && dev.num_sms < 2) return "CLUSTER=2 needs two SMs";
   const int smem = storage_bytes(c.block_m, c.block_n, c.stages, c.split);
   if (smem > dev.smem_per_block_optin)
     return fmt::format("needs {} bytes of shared memory; {} allows {}", smem, dev.name, dev.smem_per_block_optin);
