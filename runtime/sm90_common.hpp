@@ -1,8 +1,7 @@
 // Host-side pieces every SM90 family's heuristics and launch share: tiles the model plans for, the
 // persistent grid, the scheduler's band width and int range, and what a launch passes about the
 // experts (the expert-size statistics all families use: runtime/expert_rows.hpp).
-// (runtime/sm90_fp8_gemm.cpp still has its own copies of the first ones; they can move here once
-// that file is free to change.)
+// (The FP8 model plans its tiles with their variance as well: plan_tiles in runtime/sm90_fp8_gemm.cpp.)
 #pragma once
 
 #include <cstdint>

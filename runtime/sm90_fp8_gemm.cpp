@@ -67,14 +67,6 @@ struct Shape {
   int block_m, block_n, cluster, split;
 };
 
-// Scheduler band width: the concurrently running tiles cover ~SWIZZLE_N column blocks and
-// ~132 / SWIZZLE_N row blocks of the output; pick the width that minimizes the operand rows they
-// touch (SWIZZLE_N x BLOCK_N of B + rows of A). Even, so cluster pairs share an m-block.
-int swizzle_for(int bm, int bn) {
-  const int a8 = 8 * bn + (132 + 7) / 8 * bm, a16 = 16 * bn + (132 + 15) / 16 * bm;
-  return a16 < a8 ? 16 : 8;
-}
-
 const std::vector<Shape>& shapes() {
   static const std::vector<Shape> all = [] {
     std::vector<Shape> v;
@@ -96,7 +88,7 @@ const std::vector<Shape>& shapes() {
 
 TileConfig make_config(const Shape& s, int smem_optin) {
   return {s.block_m, s.block_n, max_stages(s.block_m, s.block_n, smem_optin, s.split), s.cluster,
-          swizzle_for(s.block_m, s.block_n), overlap_fits(s.block_m, s.block_n) ? 1 : 0, s.split};
+          sm90_common::swizzle_for(s.block_m, s.block_n), overlap_fits(s.block_m, s.block_n) ? 1 : 0, s.split};
 }
 
 // ---- The performance model (estimate_cycles). Units: SM clock cycles at the ~1.75 GHz an H200

@@ -112,6 +112,15 @@ class TileScheduler {
     }
   }
 
+  // Dense and m_indices (global m-blocks): the blocks of the problem, and the index of the tile
+  // at (m_block, n_block) in the walk -- the inverse of place().
+  __device__ int m_blocks() const { return (group_rows_ + BLOCK_M - 1) / BLOCK_M; }
+  __device__ int n_blocks() const { return n_blocks_; }
+  __device__ int index_of(int m_block, int n_block) const {
+    const int band = n_block / SWIZZLE_N, width = min(SWIZZLE_N, n_blocks_ - band * SWIZZLE_N);
+    return band * SWIZZLE_N * m_blocks() + m_block * width + (n_block - band * SWIZZLE_N);
+  }
+
   // Whether row `row` (as in Tile::row0) of tile `t` is written. Rows past t.rows never are; in the
   // indices layout a padding row (-1, or another expert's id) inside the tile is not either.
   __device__ bool row_valid(const Tile& t, int row) const {

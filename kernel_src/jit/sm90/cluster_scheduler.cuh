@@ -36,8 +36,7 @@ class ClusterScheduler {
  public:
   __device__ ClusterScheduler(int m, int n, int num_groups, const int* groups, u32 rank)
       : base_(m, n, num_groups, groups, static_cast<int>(blockIdx.x) / SPLIT, static_cast<int>(gridDim.x) / SPLIT),
-        rank_(rank), pair_tile_(static_cast<int>(blockIdx.x) & ~(CLUSTER - 1)),
-        m_blocks_((m + BLOCK_M - 1) / BLOCK_M), n_blocks_((n + BLOCK_N - 1) / BLOCK_N) {}
+        rank_(rank), pair_tile_(static_cast<int>(blockIdx.x) & ~(CLUSTER - 1)) {}
 
   // The next step of this CTA, or false when the CTA (and, with a cluster, its peer) is done.
   __device__ bool next(Step& s) {
@@ -51,16 +50,15 @@ class ClusterScheduler {
       Tile t0, t1;
       bool has1;
       if constexpr (SHARE_B) {
-        const int pairs_m = (m_blocks_ + 1) / 2, q = pair_tile_ / 2;
-        if (q >= pairs_m * n_blocks_) return false;
+        const int m_blocks = base_.m_blocks(), n_blocks = base_.n_blocks();
+        const int pairs_m = (m_blocks + 1) / 2, q = pair_tile_ / 2;
+        if (q >= pairs_m * n_blocks) return false;
         const int band = q / (pairs_m * SWIZZLE_N), in_band = q - band * pairs_m * SWIZZLE_N;
-        const int width = min(SWIZZLE_N, n_blocks_ - band * SWIZZLE_N);
-        const int m0 = 2 * (in_band / width), n = in_band % width;
-        // The scheduler's index of (m-block, n-block): bands of SWIZZLE_N x m_blocks tiles.
-        const int first = band * SWIZZLE_N * m_blocks_ + n;
-        base_.at(first + m0 * width, t0);
-        has1 = m0 + 1 < m_blocks_;
-        if (has1) base_.at(first + (m0 + 1) * width, t1);
+        const int width = min(SWIZZLE_N, n_blocks - band * SWIZZLE_N);
+        const int m0 = 2 * (in_band / width), n = band * SWIZZLE_N + in_band % width;
+        base_.at(base_.index_of(m0, n), t0);
+        has1 = m0 + 1 < m_blocks;
+        if (has1) base_.at(base_.index_of(m0 + 1, n), t1);
       } else {
         if (!base_.at(pair_tile_, t0)) return false;
         has1 = base_.at(pair_tile_ + 1, t1);
@@ -86,7 +84,6 @@ class ClusterScheduler {
   TileScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N> base_;
   u32 rank_;
   int pair_tile_;
-  int m_blocks_, n_blocks_;
 };
 
 }  // namespace jit::sm90
