@@ -258,10 +258,10 @@ CUtensorMapDataType tma_type(DType t) {
 }  // namespace
 
 std::string to_string(const TileConfig& c) {
-  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},SWIZZLE_N={}{}{}{}", c.block_m, c.block_n, c.stages, c.swizzle_n,
+  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},SWIZZLE_N={}{}{}{}{}", c.block_m, c.block_n, c.stages, c.swizzle_n,
                      c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : std::string(),
                      c.cluster > 1 ? fmt::format(",CLUSTER={}", c.cluster) : std::string(),
-                     c.share_b ? ",SHARE_B=1" : "");
+                     c.share_b ? ",SHARE_B=1" : "", c.l2_hints ? ",L2_HINTS=1" : "");
 }
 
 int smem_bytes(int block_m, int block_n, DType d, int stages, int split) {
@@ -313,6 +313,7 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (std::string why = sm90_common::check_cluster(c.cluster, c.split, c.swizzle_n, !c.share_b, dev); !why.empty())
     return why;
   if (c.share_b != 0 && c.share_b != 1) return "SHARE_B must be 0 or 1";
+  if (c.l2_hints != 0 && c.l2_hints != 1) return "L2_HINTS must be 0 or 1";
   if (c.share_b && c.cluster != 2) return "SHARE_B=1 needs CLUSTER=2 (it says what the pairs share)";
   if (c.share_b && p.layout != Layout::dense && p.layout != Layout::contiguous_indices)
     return "SHARE_B=1 needs the dense or contiguous_indices layout (pairs of global m-blocks)";
@@ -419,6 +420,7 @@ TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
     if (best.block_m == 0 || cycles < best_cycles * 0.999) best = c, best_cycles = cycles;
   }
   if (best.block_m == 0) throw Unsupported("jit: sm90_bf16: no tile config fits " + dev.name);
+  best.l2_hints = sm90_common::l2_hints_for(p, dev, best.block_m, dtype_size(p.a));
   memo.store(p, dev, best);
   return best;
 }
@@ -455,33 +457,39 @@ namespace {
 using sm90_bf16_gemm::TileConfig;
 
 // KernelConfig::v fields of this family.
-enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kStages, kSwizzle, kSplit, kCluster, kShareB };
+enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kStages, kSwizzle, kSplit, kCluster, kShareB, kL2Hints };
 
 TileConfig tile_of(const KernelConfig& c) {
-  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kSwizzle], c.v[kSplit], c.v[kCluster], c.v[kShareB]};
+  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kSwizzle], c.v[kSplit], c.v[kCluster], c.v[kShareB], c.v[kL2Hints]};
 }
 
 // Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, except
-// that a config without STAGES gets the deepest pipeline that fits, without SPLIT_K no split and
-// without CLUSTER no pairs.
-TileConfig apply_forced(TileConfig t, const char* forced, DType d, const DeviceSpec& dev) {
-  bool stages_given = false, split_given = false, cluster_given = false, share_given = false;
+// that a config without STAGES gets the deepest pipeline that fits, without SPLIT_K no split,
+// without CLUSTER no pairs, and without L2_HINTS the rule's choice for the tile.
+TileConfig apply_forced(TileConfig t, const char* forced, const ProblemDesc& p, const DeviceSpec& dev) {
+  bool stages_given = false, split_given = false, cluster_given = false, share_given = false, hints_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {
-    if (value < (name == "SHARE_B" ? 0 : 1) || value > 4096) return false;
+    if (name == "SHARE_B" || name == "L2_HINTS") {
+      if (value != 0 && value != 1) return false;
+      if (name == "SHARE_B") t.share_b = value, share_given = true;
+      else t.l2_hints = value, hints_given = true;
+      return true;
+    }
+    if (value < 1 || value > 4096) return false;
     if (name == "BLOCK_M") t.block_m = value;
     else if (name == "BLOCK_N") t.block_n = value;
     else if (name == "STAGES") t.stages = value, stages_given = true;
     else if (name == "SWIZZLE_N") t.swizzle_n = value;
     else if (name == "SPLIT_K") t.split = value, split_given = true;
     else if (name == "CLUSTER") t.cluster = value, cluster_given = true;
-    else if (name == "SHARE_B") t.share_b = value, share_given = true;
     else return false;
     return true;
   });
   if (!split_given) t.split = 1;  // a forced config without SPLIT_K is unsplit
   if (!cluster_given) t.cluster = 1;  // ... without CLUSTER unpaired
   if (!share_given) t.share_b = 0;    // ... and pairs share A
-  if (!stages_given) t.stages = sm90_bf16_gemm::max_stages(t.block_m, t.block_n, d, dev.smem_per_block_optin, t.split);
+  if (!stages_given) t.stages = sm90_bf16_gemm::max_stages(t.block_m, t.block_n, p.d, dev.smem_per_block_optin, t.split);
+  if (!hints_given) t.l2_hints = sm90_common::l2_hints_for(p, dev, t.block_m, dtype_size(p.a));
   return t;
 }
 
@@ -504,7 +512,7 @@ class Sm90Bf16Family final : public KernelFamily {
                       const GemmOptions&) const override {
     TileConfig t = sm90_bf16_gemm::choose_tile(p, dev);
     if (forced && *forced) {
-      t = apply_forced(t, forced, p.d, dev);
+      t = apply_forced(t, forced, p, dev);
       if (std::string why = sm90_bf16_gemm::check_config(t, p, dev); !why.empty())
         throw InvalidArgument("config", "sm90_bf16 " + sm90_bf16_gemm::to_string(t) + ": " + why);
     }
@@ -517,7 +525,7 @@ class Sm90Bf16Family final : public KernelFamily {
     c.v[kHasC] = p.has_c;
     c.v[kC] = static_cast<int>(p.has_c ? p.c : DType::fp32);
     c.v[kBM] = t.block_m, c.v[kBN] = t.block_n, c.v[kStages] = t.stages, c.v[kSwizzle] = t.swizzle_n;
-    c.v[kSplit] = t.split, c.v[kCluster] = t.cluster, c.v[kShareB] = t.share_b;
+    c.v[kSplit] = t.split, c.v[kCluster] = t.cluster, c.v[kShareB] = t.share_b, c.v[kL2Hints] = t.l2_hints;
     return c;
   }
 
@@ -540,7 +548,8 @@ class Sm90Bf16Family final : public KernelFamily {
         .add("SWIZZLE_N", c.v[kSwizzle])
         .add("SPLIT", c.v[kSplit])
         .add("CLUSTER", c.v[kCluster])
-        .add("SHARE_B", c.v[kShareB] != 0);
+        .add("SHARE_B", c.v[kShareB] != 0)
+        .add("L2_HINTS", c.v[kL2Hints] != 0);
     return render_instantiation("jit/sm90/bf16_gemm.cuh", "jit::sm90::bf16_gemm_kernel",
                                 "const __grid_constant__ jit::sm90::Bf16GemmParams", args);
   }

@@ -270,9 +270,9 @@ double consumer_stage(const TileConfig& c, double rows) {
 }  // namespace
 
 std::string to_string(const TileConfig& c) {
-  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},CLUSTER={},SWIZZLE_N={},OVERLAP={}{}", c.block_m, c.block_n,
+  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},CLUSTER={},SWIZZLE_N={},OVERLAP={}{}{}", c.block_m, c.block_n,
                      c.stages, c.cluster, c.swizzle_n, c.overlap,
-                     c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : std::string());
+                     c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : std::string(), c.l2_hints ? ",L2_HINTS=1" : "");
 }
 
 int smem_bytes(int block_m, int block_n, int stages, int split) {
@@ -324,6 +324,7 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (c.overlap != 0 && (c.overlap != 1 || !overlap_fits(c.block_m, c.block_n)))
     return "OVERLAP must be 0, or 1 with BLOCK_M <= 128 and BLOCK_N <= 128 (three accumulators)";
   if (c.swizzle_n < 1 || c.swizzle_n > 64) return "SWIZZLE_N must be in [1, 64]";
+  if (c.l2_hints != 0 && c.l2_hints != 1) return "L2_HINTS must be 0 or 1";
   if (std::string why = sm90_common::check_cluster(c.cluster, c.split, c.swizzle_n, true, dev); !why.empty())
     return why;
   if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
@@ -414,6 +415,7 @@ TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
     if (best.block_m == 0 || cycles < best_cycles * 0.999) best = c, best_cycles = cycles;
   }
   if (best.block_m == 0) throw Unsupported("jit: sm90_fp8: no tile config fits " + dev.name);
+  best.l2_hints = sm90_common::l2_hints_for(p, dev, best.block_m, 1);
   memo.store(p, dev, best);
   return best;
 }
@@ -449,21 +451,22 @@ namespace {
 using sm90_fp8_gemm::TileConfig;
 
 // KernelConfig::v fields of this family.
-enum Field { kLayout, kBM, kBN, kStages, kCluster, kSwizzle, kNoPromotion, kOverlap, kSplit };
+enum Field { kLayout, kBM, kBN, kStages, kCluster, kSwizzle, kNoPromotion, kOverlap, kSplit, kL2Hints };
 
 TileConfig tile_of(const KernelConfig& c) {
-  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kCluster], c.v[kSwizzle], c.v[kOverlap], c.v[kSplit]};
+  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kCluster], c.v[kSwizzle], c.v[kOverlap], c.v[kSplit], c.v[kL2Hints]};
 }
 
 // Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, except
 // that a config without STAGES gets the deepest pipeline that fits, without OVERLAP the overlapped
-// loop where it fits, and without SPLIT_K no split.
-TileConfig apply_forced(TileConfig t, const char* forced, const DeviceSpec& dev) {
-  bool stages_given = false, overlap_given = false, split_given = false;
+// loop where it fits, without SPLIT_K no split, and without L2_HINTS the rule's choice for the tile.
+TileConfig apply_forced(TileConfig t, const char* forced, const ProblemDesc& p, const DeviceSpec& dev) {
+  bool stages_given = false, overlap_given = false, split_given = false, hints_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {
-    if (name == "OVERLAP") {
+    if (name == "OVERLAP" || name == "L2_HINTS") {
       if (value != 0 && value != 1) return false;
-      t.overlap = value, overlap_given = true;
+      if (name == "OVERLAP") t.overlap = value, overlap_given = true;
+      else t.l2_hints = value, hints_given = true;
       return true;
     }
     if (value < 1 || value > 4096) return false;
@@ -479,6 +482,7 @@ TileConfig apply_forced(TileConfig t, const char* forced, const DeviceSpec& dev)
   if (!split_given) t.split = 1;  // a forced config without SPLIT_K is unsplit
   if (!stages_given) t.stages = sm90_fp8_gemm::max_stages(t.block_m, t.block_n, dev.smem_per_block_optin, t.split);
   if (!overlap_given) t.overlap = sm90_fp8_gemm::overlap_fits(t.block_m, t.block_n) ? 1 : 0;
+  if (!hints_given) t.l2_hints = sm90_common::l2_hints_for(p, dev, t.block_m, 1);
   return t;
 }
 
@@ -501,7 +505,7 @@ class Sm90Fp8Family final : public KernelFamily {
                       const GemmOptions& opts) const override {
     TileConfig t = sm90_fp8_gemm::choose_tile(p, dev);
     if (forced && *forced) {
-      t = apply_forced(t, forced, dev);
+      t = apply_forced(t, forced, p, dev);
       if (std::string why = sm90_fp8_gemm::check_config(t, p, dev); !why.empty())
         throw InvalidArgument("config", "sm90_fp8 " + sm90_fp8_gemm::to_string(t) + ": " + why);
     }
@@ -521,6 +525,7 @@ class Sm90Fp8Family final : public KernelFamily {
     // The no-promotion test loop keeps one accumulator in the tensor core: no overlap there.
     c.v[kOverlap] = opts.fp8_no_promotion ? 0 : t.overlap;
     c.v[kSplit] = opts.fp8_no_promotion ? 1 : t.split;
+    c.v[kL2Hints] = t.l2_hints;
     return c;
   }
 
@@ -539,7 +544,8 @@ class Sm90Fp8Family final : public KernelFamily {
         .add("SWIZZLE_N", c.v[kSwizzle])
         .add("NO_PROMOTION", c.v[kNoPromotion] != 0)
         .add("OVERLAP", c.v[kOverlap] != 0)
-        .add("SPLIT", c.v[kSplit]);
+        .add("SPLIT", c.v[kSplit])
+        .add("L2_HINTS", c.v[kL2Hints] != 0);
     return render_instantiation("jit/sm90/fp8_gemm.cuh", "jit::sm90::fp8_gemm_kernel",
                                 "const __grid_constant__ jit::sm90::Fp8GemmParams", args);
   }

@@ -13,7 +13,7 @@ namespace jit::detail::sm90_fp8_gemm {
 
 // The template constants of one kernel besides the layout. The printable form is also the
 // forced-config syntax: "BLOCK_M=128,BLOCK_N=112,STAGES=6,CLUSTER=2,SWIZZLE_N=8,OVERLAP=1" (and
-// ",SPLIT_K=n" when split > 1).
+// ",SPLIT_K=n" when split > 1, ",L2_HINTS=1" when set).
 struct TileConfig {
   int block_m = 0, block_n = 0;
   int stages = 0;
@@ -21,6 +21,7 @@ struct TileConfig {
   int swizzle_n = 8;   // scheduler band width in N blocks (L2 reuse); even, for cluster pairs
   int overlap = 0;     // 1: the next stage's wgmma run while a stage is promoted (overlap_fits)
   int split = 1;       // > 1: split-K over a cluster of `split` CTAs (sm90/split_k.cuh)
+  int l2_hints = 0;    // 1: A loads evict last, B loads first (sm90_common::l2_hints_for)
   bool operator==(const TileConfig&) const = default;
 };
 

@@ -74,7 +74,9 @@ GemmOptions forced_options(const std::string& config) {
   return o;
 }
 
-bool is_candidate(const TileConfig& c, const ProblemDesc& p) {
+// A candidate tile, with the L2 hints the heuristics add to it (sm90_common::l2_hints_for).
+bool is_candidate(TileConfig c, const ProblemDesc& p) {
+  c.l2_hints = 0;
   for (const TileConfig& x : bf16::candidate_configs(p.layout, p.d))
     if (x == c) return true;
   return false;
@@ -328,6 +330,37 @@ TEST_CASE("forced configs are checked") {
   // Four stages of 128 x 256 fit once D needs no staging tile.
   const PrecompileResult fp32 = forced(Layout::dense, "BLOCK_M=128,BLOCK_N=256,STAGES=4", DType::fp32);
   CHECK(fp32.status != PrecompileResult::Status::failed);
+}
+
+// L2 hints (the rule itself: test_sm90_compile.cpp): the heuristics give them to the M <= 128 dense
+// shapes, and they compile with every layout, pair kind and split.
+TEST_CASE("L2 hints: heuristics and forced configs") {
+  const DeviceSpec& dev = shared().dev;
+  CHECK(bf16::choose_tile(problem(Layout::dense, DType::bf16, DType::bf16, 128, 4096, 7168), dev).l2_hints == 1);
+  CHECK(bf16::choose_tile(problem(Layout::dense, DType::fp16, DType::fp32, 64, 7168, 2048), dev).l2_hints == 1);
+  CHECK(bf16::choose_tile(problem(Layout::dense, DType::bf16, DType::bf16, 4096, 4096, 7168), dev).l2_hints == 0);
+  CHECK(bf16::choose_tile(problem(Layout::masked, DType::bf16, DType::bf16, 128, 4096, 7168), dev).l2_hints == 0);
+  GemmOptions o;
+  o.family = Family::sm90;
+  auto forced = [&](Layout l, const char* cfg) {
+    o.config = cfg;
+    return shared().rt.precompile(problem(l), shared().dev, o);
+  };
+  CHECK(forced(Layout::dense, "L2_HINTS=2").status == PrecompileResult::Status::failed);
+  for (Layout l : kLayouts)
+    for (const char* cfg : {"BLOCK_M=128,BLOCK_N=256,L2_HINTS=1", "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,L2_HINTS=1",
+                            "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1,L2_HINTS=1",
+                            "BLOCK_M=128,BLOCK_N=64,SPLIT_K=2,L2_HINTS=1"}) {
+      const std::string c = cfg;
+      if (c.find("SHARE_B") != std::string::npos && l != Layout::dense && l != Layout::contiguous_indices) continue;
+      if (c.find("SPLIT_K") != std::string::npos && l != Layout::dense) continue;
+      INFO(layout_name(l), " ", cfg);
+      const PrecompileResult r = forced(l, cfg);
+      INFO(r.error);
+      CHECK(r.status != PrecompileResult::Status::failed);
+      CHECK(r.config.find("L2_HINTS=1") != std::string::npos);
+      CHECK(r.spill_bytes == 0);
+    }
 }
 
 TEST_CASE("problems outside the 16-bit recipe are not sm90 bf16's") {

@@ -23,6 +23,7 @@
 #include "jit/errors.hpp"
 #include "jit/scales.hpp"
 #include "jit/sm90/smem.cuh"
+#include "runtime/sm90_common.hpp"
 #include "runtime/sm90_fp8_gemm.hpp"
 #include "runtime/validate.hpp"
 #include "sm90_compile_check.hpp"
@@ -88,7 +89,9 @@ PrecompileResult compile_forced(const ProblemDesc& p, const TileConfig& c, bool 
   return shared().rt.precompile(p, shared().dev, o);
 }
 
-bool is_candidate(const TileConfig& c, Layout l) {
+// A candidate tile, with the L2 hints the heuristics add to it (sm90_common::l2_hints_for).
+bool is_candidate(TileConfig c, Layout l) {
+  c.l2_hints = 0;
   for (const TileConfig& x : fp8::candidate_configs(l))
     if (x == c) return true;
   return false;
@@ -209,6 +212,56 @@ TEST_CASE("forced configs are checked") {
   CHECK(ok.status != PrecompileResult::Status::failed);
   CHECK(ok.config.find("BLOCK_N=112") != std::string::npos);
   CHECK(ok.config.find("STAGES=6") != std::string::npos);
+}
+
+// L2 hints (A evict_last, B evict_first) where B streams past: dense, at most two m-blocks, A within
+// a quarter of L2 (sm90_common::l2_hints_for; bench/NOTES.md v0.15).
+TEST_CASE("L2 hints: the rule, the heuristics and forced configs") {
+  namespace common = detail::sm90_common;
+  const DeviceSpec& dev = shared().dev;
+  CHECK(common::l2_hints_for(fp8_problem(Layout::dense, 128, 4096, 7168), dev, 64, 1));
+  CHECK(common::l2_hints_for(fp8_problem(Layout::dense, 128, 4096, 7168), dev, 128, 1));
+  CHECK(common::l2_hints_for(fp8_problem(Layout::dense, 256, 4096, 7168), dev, 128, 1));
+  CHECK_FALSE(common::l2_hints_for(fp8_problem(Layout::dense, 257, 4096, 7168), dev, 128, 1));  // 3 m-blocks
+  CHECK_FALSE(common::l2_hints_for(fp8_problem(Layout::dense, 4096, 4096, 7168), dev, 128, 1));
+  // A of 128 x 131072 bytes (16 MB) is over a quarter of the 50 MB L2; in bf16 64 rows are too.
+  CHECK_FALSE(common::l2_hints_for(fp8_problem(Layout::dense, 128, 4096, 131072), dev, 128, 1));
+  CHECK(common::l2_hints_for(fp8_problem(Layout::dense, 64, 4096, 65536), dev, 64, 1));
+  CHECK_FALSE(common::l2_hints_for(fp8_problem(Layout::dense, 64, 4096, 131072), dev, 64, 2));
+  for (Layout l : {Layout::contiguous_indices, Layout::contiguous_offsets, Layout::masked})
+    CHECK_FALSE(common::l2_hints_for(fp8_problem(l, 128, 4096, 7168), dev, 128, 1));
+  // The heuristics apply it to their tile; the PEERS M <= 128 shapes get it, M = 4096 does not.
+  CHECK(fp8::choose_tile(fp8_problem(Layout::dense, 128, 4096, 7168), dev).l2_hints == 1);
+  CHECK(fp8::choose_tile(fp8_problem(Layout::dense, 64, 2112, 7168), dev).l2_hints == 1);
+  CHECK(fp8::choose_tile(fp8_problem(Layout::dense, 4096, 7168, 16384), dev).l2_hints == 0);
+  CHECK(fp8::choose_tile(fp8_problem(Layout::masked, 128, 4096, 7168), dev).l2_hints == 0);
+
+  GemmOptions o;
+  o.family = Family::sm90;
+  auto forced = [&](const ProblemDesc& p, const char* cfg) {
+    o.config = cfg;
+    return shared().rt.precompile(p, shared().dev, o);
+  };
+  // A forced tile without L2_HINTS gets the rule's choice for that tile; L2_HINTS overrides it.
+  const PrecompileResult small = forced(fp8_problem(Layout::dense, 128, 4096, 7168), "BLOCK_M=64,BLOCK_N=64");
+  INFO(small.error);
+  CHECK(small.config.find("L2_HINTS=1") != std::string::npos);
+  const PrecompileResult off = forced(fp8_problem(Layout::dense, 128, 4096, 7168), "BLOCK_M=64,BLOCK_N=64,L2_HINTS=0");
+  CHECK(off.status != PrecompileResult::Status::failed);
+  CHECK(off.config.find("L2_HINTS") == std::string::npos);
+  CHECK(forced(fp8_problem(Layout::dense), "L2_HINTS=2").status == PrecompileResult::Status::failed);
+  // Hinted loads compile for every layout, multicast pairs and split-K clusters included.
+  for (Layout l : kLayouts)
+    for (const char* cfg : {"BLOCK_M=128,BLOCK_N=128,L2_HINTS=1", "BLOCK_M=128,BLOCK_N=128,CLUSTER=2,L2_HINTS=1",
+                            "BLOCK_M=64,BLOCK_N=64,SPLIT_K=2,L2_HINTS=1"}) {
+      if (l != Layout::dense && std::string(cfg).find("SPLIT_K") != std::string::npos) continue;
+      INFO(layout_name(l), " ", cfg);
+      const PrecompileResult r = forced(fp8_problem(l), cfg);
+      INFO(r.error);
+      CHECK(r.status != PrecompileResult::Status::failed);
+      CHECK(r.config.find("L2_HINTS=1") != std::string::npos);
+      CHECK(r.spill_bytes == 0);
+    }
 }
 
 TEST_CASE("problems outside the recipe are not sm90 fp8's") {

@@ -334,6 +334,22 @@ GPU_CASE("sm90 bf16 sanitizer multicast B contiguous_indices") {
   check_spec(s, "BLOCK_M=64,BLOCK_N=128,CLUSTER=2,SHARE_B=1");
   check_spec(s, "BLOCK_M=128,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
 }
+// L2 hints (A's loads evict last, B's first; the heuristics' choice on the small-M dense PEERS
+// shapes): forced onto every layout, A and B pairs and split-K; sanitizer-sized.
+GPU_CASE("sm90 bf16 sanitizer L2 hints") {
+  check_spec(spec_of(Layout::dense, {1000}, 3000, 400, DType::bf16, DType::bf16, 5), "BLOCK_M=128,BLOCK_N=256,L2_HINTS=1");
+  check_spec(spec_of(Layout::dense, {200}, 264, 1040), "BLOCK_M=128,BLOCK_N=64,SPLIT_K=2,L2_HINTS=1");
+  check_spec(spec_of(Layout::dense, {777}, 264, 400), "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1,L2_HINTS=1");
+  ProblemSpec c = spec_of(Layout::contiguous_indices, {70, 0, 130, 1, 300}, 264, 400, DType::bf16, DType::fp32);
+  c.with_c = true;
+  check_spec(c, "BLOCK_M=128,BLOCK_N=64,CLUSTER=2,L2_HINTS=1");
+  check_spec(spec_of(Layout::contiguous_offsets, {70, 0, 130, 1, 300}, 264, 400, DType::fp16, DType::fp16),
+             "BLOCK_M=64,BLOCK_N=128,L2_HINTS=1");
+  ProblemSpec s = spec_of(Layout::masked, {70, 0, 130, 300}, 264, 1000);
+  s.max_m = 320;
+  check_spec(s, "BLOCK_M=256,BLOCK_N=64,L2_HINTS=1");
+}
+
 GPU_CASE("sm90 bf16 multicast on PEERS shapes") {
   check_spec(spec_of(Layout::dense, {128}, 4096, 7168, DType::bf16, DType::bf16, 9),
              "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1");

@@ -212,6 +212,20 @@ GPU_CASE("sm90 fp8 split-K CUDA graph: replay while masked_m changes") {
                             });
 }
 
+// L2 hints (A's loads evict last, B's first; the heuristics' choice on the small-M dense PEERS
+// shapes above): forced onto every layout, a multicast pair and split-K. Cache policies must not
+// change a bit of the result; sanitizer-sized.
+GPU_CASE("sm90 fp8 sanitizer L2 hints") {
+  check_spec(fp8_spec(Layout::dense, {1000}, 3000, 400), "BLOCK_M=128,BLOCK_N=128,L2_HINTS=1");
+  check_spec(fp8_spec(Layout::dense, {200}, 264, 1040), "BLOCK_M=64,BLOCK_N=64,SPLIT_K=4,L2_HINTS=1");
+  check_spec(fp8_spec(Layout::contiguous_indices, {300, 0, 470, 130}, 3000, 400),
+             "BLOCK_M=128,BLOCK_N=64,CLUSTER=2,L2_HINTS=1");
+  check_spec(fp8_spec(Layout::contiguous_offsets, {70, 0, 130}, 264, 400), "BLOCK_M=64,BLOCK_N=32,L2_HINTS=1");
+  ProblemSpec s = fp8_spec(Layout::masked, {70, 0, 130}, 264, 1040);
+  s.max_m = 160;
+  check_spec(s, "BLOCK_M=128,BLOCK_N=64,L2_HINTS=1");
+}
+
 GPU_CASE("sm90 fp8 small multicast") { check_spec(fp8_spec(Layout::dense, {777}, 1000, 400), "BLOCK_M=128,BLOCK_N=64,CLUSTER=2"); }
 
 GPU_CASE("sm90 fp8 every candidate config, every layout, on a mid-size shape") {

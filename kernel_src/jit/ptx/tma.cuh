@@ -14,39 +14,86 @@ __device__ __forceinline__ void prefetch_tensormap(const void* map) {
   asm volatile("prefetch.tensormap [%0];\n" :: "l"(map) : "memory");
 }
 
+// L2 eviction priority of the lines a load brings in (createpolicy; PTX ISA "Data Movement and
+// Conversion Instructions: createpolicy"). Where B streams past once and A is re-read by every
+// tile (few m-blocks), B's lines evict first and A's last: the A rows stay in L2 instead of being
+// pushed out by B (bench/NOTES.md v0.15).
+enum class L2Evict { normal, first, last };
+
+template <L2Evict E>
+__device__ __forceinline__ u64 l2_policy() {
+  static_assert(E != L2Evict::normal, "a normal load carries no policy");
+  u64 policy;
+  if constexpr (E == L2Evict::first)
+    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+  else
+    asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;\n" : "=l"(policy));
+  return policy;
+}
+
 // cp.async.bulk.tensor.{2,3}d global -> shared (this CTA): the box at the coordinates (innermost
 // first, in elements; out-of-bounds elements are zero-filled and still count as bytes) lands at
 // `dst` and retires its bytes on barrier `bar`.
+// With an L2 eviction priority E other than normal, the copy carries it as a cache hint.
+template <L2Evict E = L2Evict::normal>
 __device__ __forceinline__ void tma_load_2d(u32 dst, const void* map, u32 bar, int c0, int c1) {
-  asm volatile(
-      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
-      " [%0], [%1, {%3, %4}], [%2];\n"
-      :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+  if constexpr (E == L2Evict::normal)
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+        " [%0], [%1, {%3, %4}], [%2];\n"
+        :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1) : "memory");
+  else
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.L2::cache_hint"
+        " [%0], [%1, {%3, %4}], [%2], %5;\n"
+        :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "l"(l2_policy<E>()) : "memory");
 }
 
+template <L2Evict E = L2Evict::normal>
 __device__ __forceinline__ void tma_load_3d(u32 dst, const void* map, u32 bar, int c0, int c1, int c2) {
-  asm volatile(
-      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
-      " [%0], [%1, {%3, %4, %5}], [%2];\n"
-      :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2) : "memory");
+  if constexpr (E == L2Evict::normal)
+    asm volatile(
+        "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+        " [%0], [%1, {%3, %4, %5}], [%2];\n"
+        :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2) : "memory");
+  else
+    asm volatile(
+        "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.L2::cache_hint"
+        " [%0], [%1, {%3, %4, %5}], [%2], %6;\n"
+        :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2), "l"(l2_policy<E>()) : "memory");
 }
 
 // The multicast forms: the box is written at the same shared offset of every CTA in `cta_mask`
 // (bit i = cluster rank i), and retires its bytes on the barrier at `bar`'s offset in each of them.
+template <L2Evict E = L2Evict::normal>
 __device__ __forceinline__ void tma_load_2d_multicast(u32 dst, const void* map, u32 bar, int c0, int c1,
                                                       unsigned short cta_mask) {
-  asm volatile(
-      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster"
-      " [%0], [%1, {%3, %4}], [%2], %5;\n"
-      :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "h"(cta_mask) : "memory");
+  if constexpr (E == L2Evict::normal)
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster"
+        " [%0], [%1, {%3, %4}], [%2], %5;\n"
+        :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "h"(cta_mask) : "memory");
+  else
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster"
+        ".L2::cache_hint [%0], [%1, {%3, %4}], [%2], %5, %6;\n"
+        :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "h"(cta_mask), "l"(l2_policy<E>()) : "memory");
 }
 
+template <L2Evict E = L2Evict::normal>
 __device__ __forceinline__ void tma_load_3d_multicast(u32 dst, const void* map, u32 bar, int c0, int c1,
                                                       int c2, unsigned short cta_mask) {
-  asm volatile(
-      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster"
-      " [%0], [%1, {%3, %4, %5}], [%2], %6;\n"
-      :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2), "h"(cta_mask) : "memory");
+  if constexpr (E == L2Evict::normal)
+    asm volatile(
+        "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster"
+        " [%0], [%1, {%3, %4, %5}], [%2], %6;\n"
+        :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2), "h"(cta_mask) : "memory");
+  else
+    asm volatile(
+        "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster"
+        ".L2::cache_hint [%0], [%1, {%3, %4, %5}], [%2], %6, %7;\n"
+        :: "r"(dst), "l"(map), "r"(bar), "r"(c0), "r"(c1), "r"(c2), "h"(cta_mask), "l"(l2_policy<E>())
+        : "memory");
 }
 
 // cp.async.bulk.tensor.{2,3}d shared -> global: stores the box at `src`; elements outside the

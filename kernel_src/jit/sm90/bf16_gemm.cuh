@@ -19,6 +19,7 @@
 //   goes through stmatrix into a swizzled smem tile, then TMA stores (every row of the tile may be
 //   written) or a masked copy; an fp32 D is stored straight from the fragments, row by row as the
 //   layout allows.
+// - L2_HINTS: as in the FP8 kernel, A's loads evict last and B's first (dense, few m-blocks).
 // - Split-K (SPLIT > 1, sm90/split_k.cuh): the SPLIT CTAs of a cluster take the same tiles, each
 //   for its share of the K blocks; rank 0 stores the sum of the partials (plus C).
 // - Multicast (CLUSTER = 2, SPLIT = 1): the FP8 kernel's pairs (sm90/cluster_scheduler.cuh) --
@@ -53,7 +54,7 @@ using Bf16Sync = GemmSync<STAGES, CLUSTER, math_threads(BLOCK_M) / 32>;
 // The producer thread: the scheduler's tiles (with CLUSTER = 2, this CTA's of each pair), each with
 // its K blocks of A and B (this CTA's share under split-K).
 template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, int SPLIT, bool SHARE_B,
-          class Storage>
+          bool L2_HINTS, class Storage>
 __device__ __forceinline__ void bf16_produce(const Bf16GemmParams& p, Storage& ss,
                                              const Bf16Sync<BLOCK_M, STAGES, CLUSTER>& sync, u32 rank,
                                              SplitRange<SPLIT> kbs) {
@@ -61,14 +62,16 @@ __device__ __forceinline__ void bf16_produce(const Bf16GemmParams& p, Storage& s
   constexpr u32 kStageBytes = (BLOCK_M + BLOCK_N) * kStageRowBytes;
   // The operand a pair shares comes in halves (the map's box), the other whole.
   constexpr int kPartsA = SHARE_B ? 1 : CLUSTER, kPartsB = SHARE_B ? 2 : 1;
+  constexpr ptx::L2Evict kEvictA = L2_HINTS ? ptx::L2Evict::last : ptx::L2Evict::normal;
+  constexpr ptx::L2Evict kEvictB = L2_HINTS ? ptx::L2Evict::first : ptx::L2Evict::normal;
   ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT, SHARE_B> sched(p.m, p.n, p.num_groups, p.groups,
                                                                                  rank);
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
     const int k0 = kb * kBlockK16;
-    load_stage_rows<BLOCK_M, kPartsA, L == Layout::masked>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0,
+    load_stage_rows<BLOCK_M, kPartsA, L == Layout::masked, kEvictA>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0,
                                                            t.group, rank, s.multicast && !SHARE_B);
-    load_stage_rows<BLOCK_N, kPartsB, true>(&p.map_b, ptx::shared_addr(ss.b[stage]), bar, k0, t.n_block * BLOCK_N,
+    load_stage_rows<BLOCK_N, kPartsB, true, kEvictB>(&p.map_b, ptx::shared_addr(ss.b[stage]), bar, k0, t.n_block * BLOCK_N,
                                             t.group, rank, s.multicast && SHARE_B);
   };
   produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, load);
@@ -179,7 +182,7 @@ __device__ __forceinline__ void bf16_consume(const Bf16GemmParams& p, Storage& s
 }
 
 template <DType AB, DType D, Layout L, bool HAS_C, DType C, int BLOCK_M, int BLOCK_N, int STAGES, int SWIZZLE_N,
-          int SPLIT, int CLUSTER, bool SHARE_B>
+          int SPLIT, int CLUSTER, bool SHARE_B, bool L2_HINTS>
 __global__ void __launch_bounds__(gemm_threads(BLOCK_M), 1) bf16_gemm_kernel(const __grid_constant__ Bf16GemmParams p) {
   using Storage = Bf16Storage<BLOCK_M, BLOCK_N, STAGES, D, SPLIT>;
   constexpr int kMathThreads = math_threads(BLOCK_M);
@@ -213,7 +216,7 @@ __global__ void __launch_bounds__(gemm_threads(BLOCK_M), 1) bf16_gemm_kernel(con
         split.init();  // before sync.init(), whose fence publishes every barrier to the cluster
         sync.init();
       },
-      [&] { bf16_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N, SPLIT, SHARE_B>(p, ss, sync, rank, kbs); },
+      [&] { bf16_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N, SPLIT, SHARE_B, L2_HINTS>(p, ss, sync, rank, kbs); },
       [&] {
         bf16_consume<AB, D, L, HAS_C, C, BLOCK_M, BLOCK_N, STAGES, CLUSTER>(p, ss, sync, kbs.end - kbs.begin, split);
       });

@@ -32,6 +32,8 @@
 // - Split-K (SPLIT > 1, sm90/split_k.cuh). The SPLIT CTAs of a cluster take the same tiles, each
 //   for its share of the K blocks (producer and consumers alike), and rank 0 stores the sum of the
 //   fp32 partials, exchanged through distributed shared memory: more CTAs where tiles are few.
+// - L2_HINTS. A's TMA loads evict last and B's first (ptx::L2Evict): where B streams past once and
+//   every tile re-reads A (dense, at most two m-blocks), A stays in L2 (bench/NOTES.md v0.15).
 // - Epilogue (sm90/epilogue.cuh). stmatrix into a swizzled bf16 tile, then TMA stores when every
 //   row of the tile inside the output map may be written, else a masked st.global copy.
 // - fp8_no_promotion (test only): the wgmma accumulator is never drained; all K blocks accumulate
@@ -58,24 +60,27 @@ namespace jit::sm90 {
 
 // The producer thread: runs the scheduler, hands each step to the consumers, and loads its
 // K blocks (A, its scales and B; under split-K this CTA's share) into the pipeline.
-template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, int SPLIT, class Storage>
+template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, int SPLIT, bool L2_HINTS,
+          class Storage>
 __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
                                             const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER>& sync, u32 rank,
                                             SplitRange<SPLIT> kbs) {
   constexpr bool kMasked = L == Layout::masked;
+  constexpr ptx::L2Evict kEvictA = L2_HINTS ? ptx::L2Evict::last : ptx::L2Evict::normal;
+  constexpr ptx::L2Evict kEvictB = L2_HINTS ? ptx::L2Evict::first : ptx::L2Evict::normal;
   constexpr u32 kStageBytes = BLOCK_M * kBlockK + BLOCK_N * kBlockK + sfa_box_rows(L, BLOCK_M) * 4;
   ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, rank);
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
     const int k0 = kb * kBlockK;
-    load_stage_rows<BLOCK_M, CLUSTER, kMasked>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0, t.group,
+    load_stage_rows<BLOCK_M, CLUSTER, kMasked, kEvictA>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0, t.group,
                                                rank, s.multicast);
     const u32 sfa_dst = ptx::shared_addr(ss.sfa[stage]);
     // The offsets layout starts tiles on any row: its box starts 16-byte aligned (smem.cuh).
     const int sfa_row = L == Layout::contiguous_offsets ? (t.row0 & ~3) : t.row0;
     if constexpr (kMasked) ptx::tma_load_3d(sfa_dst, &p.map_sfa, bar, sfa_row, kb, t.group);
     else ptx::tma_load_2d(sfa_dst, &p.map_sfa, bar, sfa_row, kb);
-    ptx::tma_load_3d(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
+    ptx::tma_load_3d<kEvictB>(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
     // The K block's B scales (first and second scale block of the tile's columns), by cp.async:
     // 4-byte copies need no alignment, and their completion is the stage's second arrival.
     const BScaleBlocks<BLOCK_N> b(p, t.group, t.n_block * BLOCK_N);
@@ -208,7 +213,7 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
 }
 
 template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, bool NO_PROMOTION, bool OVERLAP,
-          int SPLIT>
+          int SPLIT, bool L2_HINTS>
 __global__ void __launch_bounds__(fp8_threads(BLOCK_M), 1) fp8_gemm_kernel(const __grid_constant__ Fp8GemmParams p) {
   using Storage = Fp8SharedStorage<BLOCK_M, BLOCK_N, STAGES, SPLIT>;
   constexpr int kMathThreads = fp8_math_threads(BLOCK_M);
@@ -243,7 +248,7 @@ __global__ void __launch_bounds__(fp8_threads(BLOCK_M), 1) fp8_gemm_kernel(const
         split.init();  // before sync.init(), whose fence publishes every barrier to the cluster
         sync.init();
       },
-      [&] { fp8_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N>(p, ss, sync, rank, kbs); },
+      [&] { fp8_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N, SPLIT, L2_HINTS>(p, ss, sync, rank, kbs); },
       [&] {
         if constexpr (OVERLAP) fp8_consume_overlapped<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER>(p, ss, sync, kbs, split);
         else fp8_consume<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, NO_PROMOTION>(p, ss, sync, kbs, split);

@@ -181,8 +181,9 @@ struct GemmSync {
 // The producer: one operand's tile of a stage, ROWS rows of 128 bytes (K elements k0, ...) from row
 // `row0` of the map (of expert `group` in a 3-D map: GROUPED) to `dst`. Where the pair's two tiles
 // share it (`multicast`, PARTS = 2), this CTA's half goes to both CTAs and the peer sends the
-// other; else the tile comes in PARTS boxes of ROWS / PARTS rows (the map's box).
-template <int ROWS, int PARTS, bool GROUPED>
+// other; else the tile comes in PARTS boxes of ROWS / PARTS rows (the map's box). E: the lines'
+// L2 eviction priority.
+template <int ROWS, int PARTS, bool GROUPED, ptx::L2Evict E = ptx::L2Evict::normal>
 __device__ __forceinline__ void load_stage_rows(const void* map, u32 dst, u32 bar, int k0, int row0, int group,
                                                 u32 rank, bool multicast) {
   constexpr int kBox = ROWS / PARTS;
@@ -191,14 +192,14 @@ __device__ __forceinline__ void load_stage_rows(const void* map, u32 dst, u32 ba
   if (PARTS > 1 && multicast) {
     const u32 half = dst + rank * kBox * kStageRowBytes;
     const int row = row0 + static_cast<int>(rank) * kBox;
-    if constexpr (GROUPED) ptx::tma_load_3d_multicast(half, map, bar, k0, row, group, 0x3);
-    else ptx::tma_load_2d_multicast(half, map, bar, k0, row, 0x3);
+    if constexpr (GROUPED) ptx::tma_load_3d_multicast<E>(half, map, bar, k0, row, group, 0x3);
+    else ptx::tma_load_2d_multicast<E>(half, map, bar, k0, row, 0x3);
   } else {
 #pragma unroll
     for (int h = 0; h < PARTS; ++h) {
       const u32 box = dst + static_cast<u32>(h * kBox) * kStageRowBytes;
-      if constexpr (GROUPED) ptx::tma_load_3d(box, map, bar, k0, row0 + h * kBox, group);
-      else ptx::tma_load_2d(box, map, bar, k0, row0 + h * kBox);
+      if constexpr (GROUPED) ptx::tma_load_3d<E>(box, map, bar, k0, row0 + h * kBox, group);
+      else ptx::tma_load_2d<E>(box, map, bar, k0, row0 + h * kBox);
     }
   }
 }
