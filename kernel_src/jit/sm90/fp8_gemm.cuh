@@ -66,21 +66,20 @@ __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
                                             const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER>& sync, u32 rank,
                                             SplitRange<SPLIT> kbs) {
   constexpr bool kMasked = L == Layout::masked;
-  constexpr ptx::L2Evict kEvictA = L2_HINTS ? ptx::L2Evict::last : ptx::L2Evict::normal;
-  constexpr ptx::L2Evict kEvictB = L2_HINTS ? ptx::L2Evict::first : ptx::L2Evict::normal;
+  using Evict = OperandEvict<L2_HINTS>;
   constexpr u32 kStageBytes = BLOCK_M * kBlockK + BLOCK_N * kBlockK + sfa_box_rows(L, BLOCK_M) * 4;
   ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, rank);
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
     const int k0 = kb * kBlockK;
-    load_stage_rows<BLOCK_M, CLUSTER, kMasked, kEvictA>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0, t.group,
+    load_stage_rows<BLOCK_M, CLUSTER, kMasked, Evict::a>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0, t.group,
                                                rank, s.multicast);
     const u32 sfa_dst = ptx::shared_addr(ss.sfa[stage]);
     // The offsets layout starts tiles on any row: its box starts 16-byte aligned (smem.cuh).
     const int sfa_row = L == Layout::contiguous_offsets ? (t.row0 & ~3) : t.row0;
     if constexpr (kMasked) ptx::tma_load_3d(sfa_dst, &p.map_sfa, bar, sfa_row, kb, t.group);
     else ptx::tma_load_2d(sfa_dst, &p.map_sfa, bar, sfa_row, kb);
-    ptx::tma_load_3d<kEvictB>(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
+    ptx::tma_load_3d<Evict::b>(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
     // The K block's B scales (first and second scale block of the tile's columns), by cp.async:
     // 4-byte copies need no alignment, and their completion is the stage's second arrival.
     const BScaleBlocks<BLOCK_N> b(p, t.group, t.n_block * BLOCK_N);
