@@ -34,6 +34,8 @@ DeviceSpec query_device(CUdevice dev) {
   s.smem_per_block_optin =
       attr(dev, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, "shared memory opt-in");
   s.l2_bytes = attr(dev, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, "L2 size");
+  s.max_access_window =
+      attr(dev, CU_DEVICE_ATTRIBUTE_MAX_ACCESS_POLICY_WINDOW_SIZE, "access policy window size");
   char name[256] = {};
   CU_CHECK(JIT_CU(cuDeviceGetName)(name, sizeof(name), dev), "reading the device name");
   s.name = name;
@@ -47,14 +49,16 @@ DeviceSpec flagship_device(const std::string& arch_in, int num_sms) {
   DeviceSpec s;
   s.arch = a;
   s.name = "flagship " + a;
+  // Every one allows access policy windows of up to 128 MB - 4 KB.
+  constexpr std::int64_t window = 134213632;
   if (a == "sm_80") {         // A100: 108 SMs, 163 KB opt-in, 40 MB L2
-    s = {8, 0, a, s.name, 108, 166912, 40 << 20};
+    s = {8, 0, a, s.name, 108, 166912, 40 << 20, window};
   } else if (a == "sm_86") {  // A40/A10-class: 84 SMs, 99 KB opt-in, 6 MB L2
-    s = {8, 6, a, s.name, 84, 101376, 6 << 20};
+    s = {8, 6, a, s.name, 84, 101376, 6 << 20, window};
   } else if (a == "sm_89") {  // L40S: 142 SMs, 99 KB opt-in, 96 MB L2
-    s = {8, 9, a, s.name, 142, 101376, 96 << 20};
+    s = {8, 9, a, s.name, 142, 101376, 96 << 20, window};
   } else if (a == "sm_90a") {  // H100/H200 SXM: 132 SMs, 227 KB opt-in, 50 MB L2
-    s = {9, 0, a, s.name, 132, 232448, 50 << 20};
+    s = {9, 0, a, s.name, 132, 232448, 50 << 20, window};
   } else {
     throw InvalidArgument("arch", "'" + arch_in + "' is not one of sm_80, sm_86, sm_89, sm_90a");
   }

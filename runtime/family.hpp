@@ -35,6 +35,10 @@ struct LaunchDims {
   unsigned block[3] = {1, 1, 1};
   unsigned cluster[3] = {1, 1, 1};
   unsigned smem = 0;  // dynamic shared memory bytes
+  // stream_bytes > 0: the L2 lines of [stream_base, + stream_bytes) evict first -- an access policy
+  // window with the streaming property (at most DeviceSpec::max_access_window bytes).
+  const void* stream_base = nullptr;
+  std::size_t stream_bytes = 0;
 };
 
 class KernelFamily {

@@ -13,8 +13,9 @@ namespace jit::detail {
 
 namespace {
 
-// The driver's view of `d` on `stream`; `attr` holds the cluster dimension when there is one.
-CUlaunchConfig launch_config(const LaunchDims& d, CUstream stream, CUlaunchAttribute& attr) {
+// The driver's view of `d` on `stream`; `attr` holds its attributes: the cluster dimension and the
+// streaming window, where there are.
+CUlaunchConfig launch_config(const LaunchDims& d, CUstream stream, CUlaunchAttribute (&attr)[2]) {
   CUlaunchConfig cfg{};
   cfg.gridDimX = d.grid[0];
   cfg.gridDimY = d.grid[1];
@@ -24,14 +25,24 @@ CUlaunchConfig launch_config(const LaunchDims& d, CUstream stream, CUlaunchAttri
   cfg.blockDimZ = d.block[2];
   cfg.sharedMemBytes = d.smem;
   cfg.hStream = stream;
+  cfg.attrs = attr;
   if (d.cluster[0] * d.cluster[1] * d.cluster[2] > 1) {
-    attr = CUlaunchAttribute{};
-    attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-    attr.value.clusterDim.x = d.cluster[0];
-    attr.value.clusterDim.y = d.cluster[1];
-    attr.value.clusterDim.z = d.cluster[2];
-    cfg.attrs = &attr;
-    cfg.numAttrs = 1;
+    CUlaunchAttribute& a = attr[cfg.numAttrs++];
+    a = CUlaunchAttribute{};
+    a.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    a.value.clusterDim.x = d.cluster[0];
+    a.value.clusterDim.y = d.cluster[1];
+    a.value.clusterDim.z = d.cluster[2];
+  }
+  if (d.stream_bytes > 0) {
+    CUlaunchAttribute& a = attr[cfg.numAttrs++];
+    a = CUlaunchAttribute{};
+    a.id = CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW;
+    a.value.accessPolicyWindow.base_ptr = const_cast<void*>(d.stream_base);
+    a.value.accessPolicyWindow.num_bytes = d.stream_bytes;
+    a.value.accessPolicyWindow.hitRatio = 1.0f;
+    a.value.accessPolicyWindow.hitProp = CU_ACCESS_PROPERTY_STREAMING;
+    a.value.accessPolicyWindow.missProp = CU_ACCESS_PROPERTY_NORMAL;
   }
   return cfg;
 }
@@ -40,7 +51,7 @@ CUlaunchConfig launch_config(const LaunchDims& d, CUstream stream, CUlaunchAttri
 
 void launch_kernel(CUfunction fn, const LaunchDims& d, const void* params, CUstream stream,
                    const char* kernel_name) {
-  CUlaunchAttribute attr;
+  CUlaunchAttribute attr[2];
   CUlaunchConfig cfg = launch_config(d, stream, attr);
   void* args[] = {const_cast<void*>(params)};
   CU_CHECK(JIT_CU(cuLaunchKernelEx)(&cfg, fn, args, nullptr),
@@ -61,7 +72,7 @@ int cap_grid_to_resident_clusters(CUfunction fn, LaunchDims& d) {
     if (auto it = known.find(key); it != known.end()) clusters = it->second, asked = true;
   }
   if (!asked) {
-    CUlaunchAttribute attr;
+    CUlaunchAttribute attr[2];
     const CUlaunchConfig cfg = launch_config(d, nullptr, attr);
     CU_CHECK(JIT_CU(cuOccupancyMaxActiveClusters)(&clusters, fn, &cfg), "querying the co-resident clusters");
     std::lock_guard lk(mu);

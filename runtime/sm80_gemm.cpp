@@ -30,6 +30,7 @@
 #include "runtime/choice_memo.hpp"
 #include "runtime/codegen.hpp"
 #include "runtime/family.hpp"
+#include "runtime/l2_hints.hpp"
 #include "runtime/expert_rows.hpp"
 #include "runtime/launcher.hpp"
 
@@ -150,9 +151,9 @@ std::int64_t max_tiles(const TileConfig& c, Layout l, std::int64_t m, std::int64
 std::string to_string(const TileConfig& c) {
   return fmt::format(
       "BLOCK_M={},BLOCK_N={},BLOCK_K={},WARPS_M={},WARPS_N={},STAGES={},CTAS_PER_SM={},SWIZZLE_N={},OVERLAP={},"
-      "SPLIT_K={}",
+      "SPLIT_K={}{}",
       c.block_m, c.block_n, c.block_k, c.warps_m, c.warps_n, c.stages, c.ctas_per_sm, c.swizzle_n, c.overlap,
-      c.split_k);
+      c.split_k, c.l2_hints ? ",L2_HINTS=1" : "");
 }
 
 GridPlan grid_plan(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) {
@@ -203,6 +204,7 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (c.swizzle_n < 1 || c.swizzle_n > 16) return "SWIZZLE_N must be in [1, 16]";
   if (c.overlap != 0 && c.overlap != 1) return "OVERLAP must be 0 or 1";
   if (c.split_k < 1 || c.split_k > 8) return "SPLIT_K must be in [1, 8]";
+  if (c.l2_hints != 0 && c.l2_hints != 1) return "L2_HINTS must be 0 or 1";
   if (c.split_k > 1) {
     if (p.layout != Layout::dense) return "SPLIT_K > 1 is for the dense layout";
     if ((p.k + c.block_k - 1) / c.block_k < c.split_k) return "SPLIT_K must not exceed the K blocks";
@@ -306,8 +308,21 @@ TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev, bool split_o
     if (!best || cycles < best_cycles * 0.999) best = &c, best_cycles = cycles;
   }
   if (!best) throw Unsupported("jit: sm80: no tile config fits " + dev.name);
-  memo.store(p, dev, *best);
-  return *best;
+  TileConfig chosen = *best;
+  chosen.l2_hints = l2_hints_for(p, dev, chosen.block_m);
+  memo.store(p, dev, chosen);
+  return chosen;
+}
+
+void stream_window(const TileConfig& c, const GroupedGemmArgs& g, const DeviceSpec& dev, LaunchDims& d) {
+  d.stream_base = nullptr;
+  d.stream_bytes = 0;
+  if (!c.l2_hints || dev.max_access_window <= 0 || g.n <= 0 || g.k <= 0) return;
+  const std::int64_t groups = g.layout == Layout::dense ? 1 : g.num_groups;
+  if (groups <= 0) return;
+  const std::int64_t bytes = ((groups - 1) * g.b.batch_stride + (g.n - 1) * g.b.ld + g.k) * 2;
+  d.stream_base = g.b.data;
+  d.stream_bytes = static_cast<std::size_t>(std::min(bytes, dev.max_access_window));
 }
 
 }  // namespace sm80_gemm
@@ -317,19 +332,22 @@ namespace {
 using sm80_gemm::TileConfig;
 
 // KernelConfig::v fields of this family.
-enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kBK, kWM, kWN, kStages, kCtas, kSwizzle, kOverlap, kSplit };
+// kL2Hints is a launch property (stream_window): the kernel is the same either way.
+enum Field { kAB, kD, kLayout, kHasC, kC, kBM, kBN, kBK, kWM, kWN, kStages, kCtas, kSwizzle, kOverlap, kSplit, kL2Hints };
 
 TileConfig tile_of(const KernelConfig& c) {
-  return {c.v[kBM], c.v[kBN],    c.v[kBK],      c.v[kWM],      c.v[kWN],
-          c.v[kStages], c.v[kCtas], c.v[kSwizzle], c.v[kOverlap], c.v[kSplit]};
+  return {c.v[kBM],     c.v[kBN],   c.v[kBK],      c.v[kWM],      c.v[kWN],
+          c.v[kStages], c.v[kCtas], c.v[kSwizzle], c.v[kOverlap], c.v[kSplit], c.v[kL2Hints]};
 }
 
 // Applies a forced "NAME=value,..." onto `t`: unnamed fields keep the heuristics' choice, except
-// that an unnamed CTAS_PER_SM drops to what the forced tile's registers allow.
-TileConfig apply_forced(TileConfig t, const char* forced) {
-  bool ctas_given = false;
+// that an unnamed CTAS_PER_SM drops to what the forced tile's registers allow, and an unnamed
+// L2_HINTS is the rule's choice for the forced tile.
+TileConfig apply_forced(TileConfig t, const char* forced, const ProblemDesc& p, const DeviceSpec& dev) {
+  bool ctas_given = false, hints_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {
     if (name == "OVERLAP") return (value == 0 || value == 1) && (t.overlap = value, true);
+    if (name == "L2_HINTS") return (value == 0 || value == 1) && (t.l2_hints = value, hints_given = true);
     if (value < 1 || value > 4096) return false;
     if (name == "BLOCK_M") t.block_m = value;
     else if (name == "BLOCK_N") t.block_n = value;
@@ -348,6 +366,7 @@ TileConfig apply_forced(TileConfig t, const char* forced) {
     while (t.ctas_per_sm > 1 &&
            sm80_gemm::estimated_registers(t) > std::min(255, 65536 / (nthreads * t.ctas_per_sm)))
       --t.ctas_per_sm;
+  if (!hints_given) t.l2_hints = l2_hints_for(p, dev, t.block_m);
   return t;
 }
 
@@ -369,7 +388,7 @@ class Sm80Family final : public KernelFamily {
                       const GemmOptions& o) const override {
     TileConfig t = sm80_gemm::choose_tile(p, dev, !o.no_split_k);
     if (forced && *forced) {
-      t = apply_forced(t, forced);
+      t = apply_forced(t, forced, p, dev);
       if (std::string why = sm80_gemm::check_config(t, p, dev); !why.empty())
         throw InvalidArgument("config", "sm80 " + sm80_gemm::to_string(t) + ": " + why);
       if (t.split_k > 1 && o.no_split_k)
@@ -399,6 +418,7 @@ class Sm80Family final : public KernelFamily {
     c.v[kStages] = t.stages, c.v[kCtas] = t.ctas_per_sm, c.v[kSwizzle] = t.swizzle_n;
     c.v[kOverlap] = t.overlap;
     c.v[kSplit] = t.split_k;
+    c.v[kL2Hints] = t.l2_hints;
     return c;
   }
 
@@ -455,6 +475,7 @@ class Sm80Family final : public KernelFamily {
     d.grid[0] = static_cast<unsigned>(sm80_gemm::grid_plan(t, jit::describe(g), dev).grid);
     d.block[0] = static_cast<unsigned>(t.warps_m * t.warps_n * 32);
     d.smem = static_cast<unsigned>(sm80_gemm::smem(t));
+    sm80_gemm::stream_window(t, g, dev, d);
     launch_kernel(fn, d, p, stream, "sm80 gemm");
   }
 };

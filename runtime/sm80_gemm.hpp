@@ -6,13 +6,14 @@
 #include <string>
 
 #include "jit/runtime.hpp"
+#include "runtime/family.hpp"
 #include "jit/sm80/params.cuh"
 
 namespace jit::detail::sm80_gemm {
 
 // The template constants of one kernel besides dtypes and layout. The printable form is also the
 // forced-config syntax: "BLOCK_M=128,BLOCK_N=256,BLOCK_K=32,WARPS_M=2,WARPS_N=4,STAGES=4,...";
-// fields left out of a forced config keep the heuristics' choice (SPLIT_K is printed when > 1).
+// fields left out of a forced config keep the heuristics' choice (L2_HINTS is printed when 1).
 struct TileConfig {
   int block_m = 0, block_n = 0, block_k = 0;
   int warps_m = 0, warps_n = 0;
@@ -22,6 +23,7 @@ struct TileConfig {
   int overlap = 0;      // 1: own epilogue smem, the next tile's loads overlap this tile's stores
   int split_k = 1;      // > 1 (dense): up to this many CTAs per tile of the last partial wave (all
                         // tiles when fewer than CTAs), each over a share of K, summed in a workspace
+  int l2_hints = 0;     // 1: the launch makes B's L2 lines evict first (l2_hints_for, stream_window)
   bool operator==(const TileConfig&) const = default;
 };
 
@@ -52,7 +54,13 @@ GridPlan grid_plan(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& 
 std::int64_t workspace_bytes(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev);
 
 // The candidate with the smallest estimate among those check_config accepts; without `split_ok`,
-// among those that need no workspace.
+// among those that need no workspace. L2_HINTS is the rule's (l2_hints_for) for that tile.
 TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev, bool split_ok = true);
+
+// Under L2_HINTS=1, the launch's access policy window: B's bytes this call reads (every expert),
+// up to the device's largest window, with the streaming property (evict first). cp.async has no
+// usable per-copy hint (ptx/cp_async.cuh), so this stands in for the SM90 TMA hints' B half.
+// Sets d.stream_base/stream_bytes; leaves them empty without hints or windows.
+void stream_window(const TileConfig& c, const GroupedGemmArgs& g, const DeviceSpec& dev, LaunchDims& d);
 
 }  // namespace jit::detail::sm80_gemm

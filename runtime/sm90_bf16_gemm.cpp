@@ -43,6 +43,7 @@
 #include "jit/sm90/smem.cuh"
 #include "runtime/codegen.hpp"
 #include "runtime/family.hpp"
+#include "runtime/l2_hints.hpp"
 #include "runtime/expert_rows.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/sm90_common.hpp"
@@ -420,7 +421,7 @@ TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
     if (best.block_m == 0 || cycles < best_cycles * 0.999) best = c, best_cycles = cycles;
   }
   if (best.block_m == 0) throw Unsupported("jit: sm90_bf16: no tile config fits " + dev.name);
-  best.l2_hints = sm90_common::l2_hints_for(p, dev, best.block_m);
+  best.l2_hints = l2_hints_for(p, dev, best.block_m);
   memo.store(p, dev, best);
   return best;
 }
@@ -489,7 +490,7 @@ TileConfig apply_forced(TileConfig t, const char* forced, const ProblemDesc& p, 
   if (!cluster_given) t.cluster = 1;  // ... without CLUSTER unpaired
   if (!share_given) t.share_b = 0;    // ... and pairs share A
   if (!stages_given) t.stages = sm90_bf16_gemm::max_stages(t.block_m, t.block_n, p.d, dev.smem_per_block_optin, t.split);
-  if (!hints_given) t.l2_hints = sm90_common::l2_hints_for(p, dev, t.block_m);
+  if (!hints_given) t.l2_hints = l2_hints_for(p, dev, t.block_m);
   return t;
 }
 

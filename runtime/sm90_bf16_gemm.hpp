@@ -23,7 +23,7 @@ struct TileConfig {
   int split = 1;      // > 1: split-K over a cluster of `split` CTAs (sm90/split_k.cuh)
   int cluster = 1;    // 2: tile pairs multicast their shared A tiles (sm90/bf16_gemm.cuh); needs split = 1
   int share_b = 0;    // 1 (with cluster = 2): the pairs are two m-blocks sharing their B tile instead
-  int l2_hints = 0;   // 1: A loads evict last, B loads first (sm90_common::l2_hints_for)
+  int l2_hints = 0;   // 1: A loads evict last, B loads first (l2_hints_for)
   bool operator==(const TileConfig&) const = default;
 };
 

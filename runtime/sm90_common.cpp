@@ -33,12 +33,6 @@ int swizzle_for(int block_m, int block_n, int num_sms) {
   return a16 < a8 ? 16 : 8;
 }
 
-bool l2_hints_for(const ProblemDesc& p, const DeviceSpec& dev, int block_m) {
-  if (p.layout != Layout::dense || p.m > 2 * static_cast<std::int64_t>(block_m)) return false;
-  const double a_bytes = double(p.m) * double(p.k) * dtype_size(p.a);
-  return a_bytes <= double(dev.l2_bytes > 0 ? dev.l2_bytes : 50 << 20) / 4;
-}
-
 int persistent_grid(double units, const DeviceSpec& dev, int cluster, bool masked) {
   // A GPC holds whole clusters only: the H200's 132 SMs hold 66 pairs but 30 quads
   // (cuOccupancyMaxActiveClusters at 200-227 KB of shared memory), ~10/11 of the SMs for 4 and up.

@@ -39,13 +39,6 @@ int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int bloc
 // the scheduler's bands have an even width; a pair needs two SMs.
 std::string check_cluster(int cluster, int split, int swizzle_n, bool pairs_along_n, const DeviceSpec& dev);
 
-// Whether the TMA loads carry L2 hints (config L2_HINTS=1: A's lines evict last, B's first). They
-// pay where B streams past once and every tile re-reads A: a dense problem of at most two m-blocks
-// whose A fits in a quarter of L2 -- measured 1.03-1.15x on the M <= 128
-// PEERS shapes. Where many m-blocks re-read each B tile (M = 4096) evicting B first cost up to 11%,
-// and the grouped layouts measured level (bench/NOTES.md v0.15).
-bool l2_hints_for(const ProblemDesc& p, const DeviceSpec& dev, int block_m);
-
 // Throws Unsupported when the scheduler's int tile indices could overflow.
 void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,
                       const char* family);

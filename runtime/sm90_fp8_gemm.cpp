@@ -17,6 +17,7 @@
 #include "runtime/choice_memo.hpp"
 #include "runtime/codegen.hpp"
 #include "runtime/family.hpp"
+#include "runtime/l2_hints.hpp"
 #include "runtime/sm90_common.hpp"
 #include "runtime/expert_rows.hpp"
 #include "runtime/launcher.hpp"
@@ -415,7 +416,7 @@ TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
     if (best.block_m == 0 || cycles < best_cycles * 0.999) best = c, best_cycles = cycles;
   }
   if (best.block_m == 0) throw Unsupported("jit: sm90_fp8: no tile config fits " + dev.name);
-  best.l2_hints = sm90_common::l2_hints_for(p, dev, best.block_m);
+  best.l2_hints = l2_hints_for(p, dev, best.block_m);
   memo.store(p, dev, best);
   return best;
 }
@@ -482,7 +483,7 @@ TileConfig apply_forced(TileConfig t, const char* forced, const ProblemDesc& p, 
   if (!split_given) t.split = 1;  // a forced config without SPLIT_K is unsplit
   if (!stages_given) t.stages = sm90_fp8_gemm::max_stages(t.block_m, t.block_n, dev.smem_per_block_optin, t.split);
   if (!overlap_given) t.overlap = sm90_fp8_gemm::overlap_fits(t.block_m, t.block_n) ? 1 : 0;
-  if (!hints_given) t.l2_hints = sm90_common::l2_hints_for(p, dev, t.block_m);
+  if (!hints_given) t.l2_hints = l2_hints_for(p, dev, t.block_m);
   return t;
 }
 

@@ -21,7 +21,7 @@ struct TileConfig {
   int swizzle_n = 8;   // scheduler band width in N blocks (L2 reuse); even, for cluster pairs
   int overlap = 0;     // 1: the next stage's wgmma run while a stage is promoted (overlap_fits)
   int split = 1;       // > 1: split-K over a cluster of `split` CTAs (sm90/split_k.cuh)
-  int l2_hints = 0;    // 1: A loads evict last, B loads first (sm90_common::l2_hints_for)
+  int l2_hints = 0;    // 1: A loads evict last, B loads first (l2_hints_for)
   bool operator==(const TileConfig&) const = default;
 };
 

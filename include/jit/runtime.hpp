@@ -23,6 +23,7 @@ struct DeviceSpec {
   int num_sms = 0;
   int smem_per_block_optin = 0;     // bytes of dynamic shared memory a block may opt into
   std::int64_t l2_bytes = 0;
+  std::int64_t max_access_window = 0;  // bytes an L2 access policy window may span (0: none)
 };
 
 // arch: "sm_80", "sm_86", "sm_89", "sm_90a" (also "80", "90a", "sm_90"). num_sms 0: the flagship's

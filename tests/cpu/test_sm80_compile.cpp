@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -16,6 +17,7 @@
 #include "bench/suite.hpp"
 #include "jit/errors.hpp"
 #include "runtime/family.hpp"
+#include "runtime/l2_hints.hpp"
 #include "runtime/sm80_gemm.hpp"
 #include "test_util.hpp"
 
@@ -129,8 +131,10 @@ TEST_CASE("the heuristics' choice for every suite shape compiles without spills"
         for (const bench::SuiteShape& shape : suite.shapes) {
           const ProblemDesc p = bench::make_desc(bench::make_spec(shape, recipe));
           const TileConfig chosen = detail::sm80_gemm::choose_tile(p, dev);
-          bool candidate = false;
-          for (const TileConfig& c : detail::sm80_gemm::candidate_configs()) candidate |= c == chosen;
+          CHECK(chosen.l2_hints == int(detail::l2_hints_for(p, dev, chosen.block_m)));
+          bool candidate = false;  // a candidate, with the rule's L2 hints
+          for (TileConfig c : detail::sm80_gemm::candidate_configs())
+            c.l2_hints = chosen.l2_hints, candidate |= c == chosen;
           CHECK(candidate);
           CHECK(detail::sm80_gemm::check_config(chosen, p, dev).empty());
           const PrecompileResult r = rt.precompile(p, dev, GemmOptions{.family = Family::sm80});
@@ -202,7 +206,9 @@ TEST_CASE("heuristics: the Hopper choices are the fast ones of the H200 sweep") 
       INFO(suite << " " << bench::shape_label(shape));
       REQUIRE(it != us.end());
       const ProblemDesc p = bench::make_desc(bench::make_spec(shape, recipe));
-      const std::string chosen = detail::sm80_gemm::to_string(detail::sm80_gemm::choose_tile(p, h200));
+      TileConfig tile = detail::sm80_gemm::choose_tile(p, h200);
+      tile.l2_hints = 0;  // swept before L2 hints: the tile is what is held to the sweep
+      const std::string chosen = detail::sm80_gemm::to_string(tile);
       double best = 1e30;
       for (const auto& [config, t] : it->second) best = std::min(best, t);
       const auto got = it->second.find(chosen);
@@ -236,7 +242,7 @@ TEST_CASE("forced configs: applied, validated, and bad ones rejected with Invali
   for (const char* bad : {"BLOCK_M", "BLOCK_M=abc", "BLOCK_M=12x", "BLOCK_Q=64", "STAGES=0",
                           "BLOCK_K=48", "BLOCK_K=16", "BLOCK_M=80,WARPS_M=2", "WARPS_M=4,WARPS_N=4",
                           "BLOCK_M=128,BLOCK_N=256,WARPS_M=2,WARPS_N=4,CTAS_PER_SM=2", "STAGES=13",
-                          "BLOCK_M=512", "SWIZZLE_N=32", "OVERLAP=2",
+                          "BLOCK_M=512", "SWIZZLE_N=32", "OVERLAP=2", "L2_HINTS=2", "L2_HINTS=-1",
                           "BLOCK_M=16,BLOCK_N=16,BLOCK_K=64,WARPS_M=1,WARPS_N=1", "SPLIT_K=0", "SPLIT_K=9", "BLOCK_K=64,SPLIT_K=65"}) {
     INFO(std::string(bad));
     CHECK_THROWS_AS(f.choose(dense, h100, bad, o), InvalidArgument);
@@ -280,6 +286,63 @@ TEST_CASE("forced configs: applied, validated, and bad ones rejected with Invali
   const PrecompileResult r = rt.precompile(dense, h100, GemmOptions{.family = Family::sm80, .config = "BLOCK_K=48"});
   CHECK(r.status == PrecompileResult::Status::failed);
   CHECK(r.error.find("invalid argument 'config'") != std::string::npos);
+}
+
+// L2 hints (the rule: test_sm90_compile.cpp). sm80 has them as a launch property, an access policy
+// window that makes B's lines evict first: the heuristics give them to the small-M dense shapes,
+// a forced config gets the rule's choice unless it names L2_HINTS, and the window covers the B
+// bytes the call reads (every expert's), capped at the device's largest window.
+TEST_CASE("L2 hints: heuristics, forced configs and the launch's streaming window") {
+  const detail::KernelFamily& f = sm80();
+  const GemmOptions o{.family = Family::sm80};
+  const auto dense = [](std::int64_t m, std::int64_t n, std::int64_t k) {
+    return problem(Layout::dense, DType::bf16, DType::bf16, false, DType::fp32, m, n, k);
+  };
+  for (const char* arch : kArchs) {
+    const DeviceSpec dev = flagship_device(arch);
+    INFO(arch);
+    CHECK(dev.max_access_window == 134213632);
+    CHECK(detail::sm80_gemm::choose_tile(dense(128, 7168, 2048), dev).l2_hints == 1);
+    CHECK(detail::sm80_gemm::choose_tile(dense(64, 2112, 7168), dev).l2_hints == 1);
+    CHECK(detail::sm80_gemm::choose_tile(dense(4096, 7168, 2048), dev).l2_hints == 0);
+    CHECK(detail::sm80_gemm::choose_tile(problem(Layout::masked, DType::bf16, DType::bf16, false, DType::fp32, 128,
+                                                 4096, 7168, 4),
+                                         dev)
+              .l2_hints == 0);
+  }
+  const DeviceSpec h200 = flagship_device("sm_90a");
+  const auto described = [&](const ProblemDesc& p, const char* cfg) { return f.describe(f.choose(p, h200, cfg, o)); };
+  CHECK(described(dense(128, 4096, 7168), "STAGES=4").find("L2_HINTS=1") != std::string::npos);
+  CHECK(described(dense(128, 4096, 7168), "L2_HINTS=0").find("L2_HINTS") == std::string::npos);
+  CHECK(described(dense(4096, 4096, 7168), "STAGES=3").find("L2_HINTS") == std::string::npos);
+  CHECK(described(dense(4096, 4096, 7168), "L2_HINTS=1").find("L2_HINTS=1") != std::string::npos);
+
+  using detail::sm80_gemm::stream_window;
+  TileConfig t = detail::sm80_gemm::choose_tile(dense(128, 4096, 7168), h200);
+  GroupedGemmArgs g;
+  g.layout = Layout::dense;
+  g.num_groups = 1;
+  g.m = 128, g.n = 4096, g.k = 7000;
+  g.b.data = reinterpret_cast<const void*>(std::uintptr_t{1} << 40);
+  g.b.ld = 7168;
+  detail::LaunchDims d;
+  stream_window(t, g, h200, d);
+  CHECK(d.stream_base == g.b.data);
+  CHECK(d.stream_bytes == std::size_t(4095 * 7168 + 7000) * 2);
+  g.n = 7168, g.k = 16384, g.b.ld = 16384;  // 235 MB of B: the largest window
+  stream_window(t, g, h200, d);
+  CHECK(d.stream_bytes == 134213632);
+  g.layout = Layout::masked, g.num_groups = 3, g.n = 256, g.k = 512, g.b.ld = 512, g.b.batch_stride = 256 * 512;
+  stream_window(t, g, h200, d);
+  CHECK(d.stream_bytes == std::size_t(2 * 256 * 512 + 255 * 512 + 512) * 2);
+  DeviceSpec no_windows = h200;
+  no_windows.max_access_window = 0;
+  stream_window(t, g, no_windows, d);
+  CHECK(d.stream_bytes == 0);
+  t.l2_hints = 0;
+  stream_window(t, g, h200, d);
+  CHECK(d.stream_bytes == 0);
+  CHECK(d.stream_base == nullptr);
 }
 
 // Host and kernel derive the split from the same numbers (kernel_src/jit/sm80/params.cuh).

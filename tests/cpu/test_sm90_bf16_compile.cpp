@@ -74,7 +74,7 @@ GemmOptions forced_options(const std::string& config) {
   return o;
 }
 
-// A candidate tile, with the L2 hints the heuristics add to it (sm90_common::l2_hints_for).
+// A candidate tile, with the L2 hints the heuristics add to it (detail::l2_hints_for).
 bool is_candidate(TileConfig c, const ProblemDesc& p) {
   c.l2_hints = 0;
   for (const TileConfig& x : bf16::candidate_configs(p.layout, p.d))

@@ -23,7 +23,7 @@
 #include "jit/errors.hpp"
 #include "jit/scales.hpp"
 #include "jit/sm90/smem.cuh"
-#include "runtime/sm90_common.hpp"
+#include "runtime/l2_hints.hpp"
 #include "runtime/sm90_fp8_gemm.hpp"
 #include "runtime/validate.hpp"
 #include "sm90_compile_check.hpp"
@@ -89,7 +89,7 @@ PrecompileResult compile_forced(const ProblemDesc& p, const TileConfig& c, bool 
   return shared().rt.precompile(p, shared().dev, o);
 }
 
-// A candidate tile, with the L2 hints the heuristics add to it (sm90_common::l2_hints_for).
+// A candidate tile, with the L2 hints the heuristics add to it (sm90_detail::l2_hints_for).
 bool is_candidate(TileConfig c, Layout l) {
   c.l2_hints = 0;
   for (const TileConfig& x : fp8::candidate_configs(l))
@@ -215,23 +215,22 @@ TEST_CASE("forced configs are checked") {
 }
 
 // L2 hints (A evict_last, B evict_first) where B streams past: dense, at most two m-blocks, A within
-// a quarter of L2 (sm90_common::l2_hints_for; bench/NOTES.md v0.15).
+// a quarter of L2 (detail::l2_hints_for, the rule of every family; bench/NOTES.md v0.15).
 TEST_CASE("L2 hints: the rule, the heuristics and forced configs") {
-  namespace common = detail::sm90_common;
   const DeviceSpec& dev = shared().dev;
-  CHECK(common::l2_hints_for(fp8_problem(Layout::dense, 128, 4096, 7168), dev, 64));
-  CHECK(common::l2_hints_for(fp8_problem(Layout::dense, 128, 4096, 7168), dev, 128));
-  CHECK(common::l2_hints_for(fp8_problem(Layout::dense, 256, 4096, 7168), dev, 128));
-  CHECK_FALSE(common::l2_hints_for(fp8_problem(Layout::dense, 257, 4096, 7168), dev, 128));  // 3 m-blocks
-  CHECK_FALSE(common::l2_hints_for(fp8_problem(Layout::dense, 4096, 4096, 7168), dev, 128));
+  CHECK(detail::l2_hints_for(fp8_problem(Layout::dense, 128, 4096, 7168), dev, 64));
+  CHECK(detail::l2_hints_for(fp8_problem(Layout::dense, 128, 4096, 7168), dev, 128));
+  CHECK(detail::l2_hints_for(fp8_problem(Layout::dense, 256, 4096, 7168), dev, 128));
+  CHECK_FALSE(detail::l2_hints_for(fp8_problem(Layout::dense, 257, 4096, 7168), dev, 128));  // 3 m-blocks
+  CHECK_FALSE(detail::l2_hints_for(fp8_problem(Layout::dense, 4096, 4096, 7168), dev, 128));
   // A of 128 x 131072 bytes (16 MB) is over a quarter of the 50 MB L2; in bf16 64 rows are too.
-  CHECK_FALSE(common::l2_hints_for(fp8_problem(Layout::dense, 128, 4096, 131072), dev, 128));
-  CHECK(common::l2_hints_for(fp8_problem(Layout::dense, 64, 4096, 65536), dev, 64));
+  CHECK_FALSE(detail::l2_hints_for(fp8_problem(Layout::dense, 128, 4096, 131072), dev, 128));
+  CHECK(detail::l2_hints_for(fp8_problem(Layout::dense, 64, 4096, 65536), dev, 64));
   ProblemDesc bf16_a = fp8_problem(Layout::dense, 64, 4096, 131072);
   bf16_a.a = bf16_a.b = DType::bf16;
-  CHECK_FALSE(common::l2_hints_for(bf16_a, dev, 64));
+  CHECK_FALSE(detail::l2_hints_for(bf16_a, dev, 64));
   for (Layout l : {Layout::contiguous_indices, Layout::contiguous_offsets, Layout::masked})
-    CHECK_FALSE(common::l2_hints_for(fp8_problem(l, 128, 4096, 7168), dev, 128));
+    CHECK_FALSE(detail::l2_hints_for(fp8_problem(l, 128, 4096, 7168), dev, 128));
   // The heuristics apply it to their tile; the PEERS M <= 128 shapes get it, M = 4096 does not.
   CHECK(fp8::choose_tile(fp8_problem(Layout::dense, 128, 4096, 7168), dev).l2_hints == 1);
   CHECK(fp8::choose_tile(fp8_problem(Layout::dense, 64, 2112, 7168), dev).l2_hints == 1);

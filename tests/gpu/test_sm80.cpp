@@ -140,6 +140,23 @@ GPU_CASE("sm80 sanitizer small masked") {
   check_spec(s);
 }
 
+// L2 hints (the launch's access policy window makes B's lines evict first; the heuristics' choice
+// on the small-M dense shapes): forced onto every layout, split-K, OVERLAP, C and fp32 D.
+GPU_CASE("sm80 sanitizer L2 hints") {
+  check_spec(spec_of(Layout::dense, {200}, 264, 400), "BLOCK_M=128,BLOCK_N=64,BLOCK_K=64,WARPS_M=2,WARPS_N=2,"
+                                                      "STAGES=6,CTAS_PER_SM=2,OVERLAP=0,SPLIT_K=3,L2_HINTS=1");
+  check_spec(spec_of(Layout::dense, {1000}, 520, 1040, DType::fp16, DType::fp16, 5),
+             "BLOCK_M=128,BLOCK_N=256,BLOCK_K=64,WARPS_M=2,WARPS_N=4,STAGES=3,CTAS_PER_SM=1,OVERLAP=1,SPLIT_K=1,L2_HINTS=1");
+  ProblemSpec c = spec_of(Layout::contiguous_indices, {70, 0, 130, 1, 300}, 264, 400, DType::bf16, DType::fp32);
+  c.with_c = true;
+  check_spec(c, "BLOCK_M=64,BLOCK_N=64,BLOCK_K=64,WARPS_M=2,WARPS_N=2,STAGES=8,CTAS_PER_SM=2,L2_HINTS=1");
+  check_spec(spec_of(Layout::contiguous_offsets, {70, 0, 130, 1, 300}, 264, 400, DType::fp16, DType::fp16),
+             "BLOCK_M=64,BLOCK_N=128,BLOCK_K=64,WARPS_M=2,WARPS_N=2,STAGES=4,CTAS_PER_SM=2,L2_HINTS=1");
+  ProblemSpec m = spec_of(Layout::masked, {70, 0, 130, 300}, 264, 1000);
+  m.max_m = 320;
+  check_spec(m, "BLOCK_M=16,BLOCK_N=128,BLOCK_K=64,WARPS_M=1,WARPS_N=4,STAGES=6,CTAS_PER_SM=2,L2_HINTS=1");
+}
+
 GPU_CASE("sm80 M=1 N=8 K=8") {
   check_spec(spec_of(Layout::dense, {1}, 8, 8));
   check_spec(spec_of(Layout::dense, {1}, 8, 8, DType::fp16, DType::fp32));
@@ -411,6 +428,22 @@ GPU_CASE("sm80 CUDA graph: replay while group offsets change") {
       rt(), spec,
       {{100, 20, 300, 0, 77}, {0, 0, 0, 0, 547}, {1, 1, 1, 1, 1}, {547, 0, 0, 0, 0}, {129, 128, 127, 0, 130}}, 1e-5,
       [](const GpuProblem& p, CUstream st) { run_sm80(p, st); });
+}
+
+GPU_CASE("sm80 L2 hints: CUDA graph replay while masked_m changes, and 4 threads on small-M dense shapes") {
+  testing::use_device();
+  ProblemSpec spec = spec_of(Layout::masked, {100, 20, 300, 0}, 392, 264);
+  spec.max_m = 320;
+  test::check_graph_replays(rt(), spec, {{100, 20, 300, 0}, {320, 0, 1, 17}, {0, 0, 0, 0}, {1, 319, 320, 64}}, 1e-5,
+                            [](const GpuProblem& p, CUstream st) { run_sm80(p, st, "L2_HINTS=1"); });
+  std::vector<ProblemSpec> specs;  // the heuristics' hints (M <= 2 x BLOCK_M), with and without split-K
+  for (int t = 0; t < 4; ++t)
+    specs.push_back(spec_of(Layout::dense, {std::vector<int>{64, 96, 128, 104}[t]}, t % 2 ? 2112 : 7168, 2048,
+                            DType::bf16, DType::bf16, 200 + t));
+  for (const ProblemSpec& sp : specs)
+    REQUIRE(rt().choice(bench::make_desc(sp), rt().device_of(nullptr), GemmOptions{.family = Family::sm80})
+                .find("L2_HINTS=1") != std::string::npos);
+  check_four_threads(specs, [](int) { return std::string(); });
 }
 
 GPU_CASE("sm80 4 host threads on 4 streams") {

@@ -20,6 +20,11 @@ __device__ __forceinline__ u32 smem_address(const void* p) {
 // line, so the neighbouring K chunk is warm. The guard is inside the asm, so the copy stays one
 // predicated instruction that ptxas can schedule among the MMAs (a C++ `if` around each copy
 // became a branch around the whole block of them); `src` may be any value when `pred` is false.
+// No .L2::cache_hint form: with CUDA 13.0 every cp.async that carries a createpolicy value (cg or
+// ca, constant or run-time policy) faulted with an illegal instruction on the H200 -- its LDGSTS
+// reads the policy descriptor from uniform registers nothing writes -- while ld.global with the
+// same hint ran (bench/NOTES.md v0.16). The sm80 family gets its L2 priorities from an access
+// policy window on the launch instead.
 __device__ __forceinline__ void cp_async_16_if(bool pred, u32 dst, const void* src, u32 src_bytes) {
   asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %3, 0;\n"
                " @p cp.async.cg.shared.global.L2::128B [%0], [%1], 16, %2;\n}\n"
