@@ -178,11 +178,6 @@ struct GemmSync {
   }
 };
 
-// The producer: one operand's tile of a stage, ROWS rows of 128 bytes (K elements k0, ...) from row
-// `row0` of the map (of expert `group` in a 3-D map: GROUPED) to `dst`. Where the pair's two tiles
-// share it (`multicast`, PARTS = 2), this CTA's half goes to both CTAs and the peer sends the
-// other; else the tile comes in PARTS boxes of ROWS / PARTS rows (the map's box). E: the lines'
-// L2 eviction priority.
 // L2_HINTS (both SM90 GEMMs): A, re-read by every tile, evicts last; B, streamed past, first.
 template <bool L2_HINTS>
 struct OperandEvict {
@@ -190,6 +185,11 @@ struct OperandEvict {
   static constexpr ptx::L2Evict b = L2_HINTS ? ptx::L2Evict::first : ptx::L2Evict::normal;
 };
 
+// The producer: one operand's tile of a stage, ROWS rows of 128 bytes (K elements k0, ...) from row
+// `row0` of the map (of expert `group` in a 3-D map: GROUPED) to `dst`. Where the pair's two tiles
+// share it (`multicast`, PARTS = 2), this CTA's half goes to both CTAs and the peer sends the
+// other; else the tile comes in PARTS boxes of ROWS / PARTS rows (the map's box). E: the lines'
+// L2 eviction priority.
 template <int ROWS, int PARTS, bool GROUPED, ptx::L2Evict E = ptx::L2Evict::normal>
 __device__ __forceinline__ void load_stage_rows(const void* map, u32 dst, u32 bar, int k0, int row0, int group,
                                                 u32 rank, bool multicast) {
