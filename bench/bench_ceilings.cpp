@@ -23,6 +23,7 @@ namespace {
 constexpr int kMmaBlocksPerSm = 2;
 constexpr int kThreads = 256;
 constexpr long long kMmaIters = 16384;
+static_assert(kMmaIters % 2 == 0, "mma_rate_kernel runs its iterations in pairs");
 
 struct Summary {
   const char* name;
@@ -34,6 +35,8 @@ const Summary kSummaries[] = {
     {"bf16_gemm", "dense BF16, cuBLAS 8192^3", "770-812 TFLOP/s"},
     {"fp8_gemm", "dense FP8 e4m3, cuBLASLt row-wise scaled, best shape", "1452 TFLOP/s"},
     {"mma_bf16", "mma.sync BF16 m16n8k16, registers only", "640 TFLOP/s"},
+    {"mma_bf16_ldmatrix", "mma.sync BF16 fed by ldmatrix, sm80 256x128 loop (note 2)", "-"},
+    {"mma_bf16_fed", "same loop copying its stages, 48 KB/K block (note 2)", "-"},
     {"mma_e4m3", "mma.sync e4m3 m16n8k32, registers only (note 1)", "1500 TFLOP/s (note 1)"},
     {"mma_s8", "mma.sync s8 m16n8k32, registers only", "1254 TOP/s"},
 };
@@ -55,10 +58,49 @@ CeilingRecord mma_rate(Timer& timer, const DeviceSpec& dev, DType t) {
   r.name = std::string("mma_") + dtype_name(t);
   r.value = total / (tm.gpu.median * 1e-6) / 1e12;
   r.unit = t == DType::s8 ? "TOP/s" : "TFLOP/s";
-  r.how = fmt::format("{} blocks x {} threads, {} chains x {} iters per warp, A fragment changing every iteration",
+  r.how = fmt::format("{} blocks x {} threads, {} chains x {} iters per warp, two A fragments changing in turn",
                       d.grid[0], kThreads, mma_chains(t), kMmaIters);
   r.us = tm.gpu;
   return r;
+}
+
+// The sm80 family's 256x128 main loop over an L2-resident slab, without (ldmatrix only) and with
+// its stage copies (mma_fed_kernel). Returns nothing where the 144 KB of stages do not fit.
+std::vector<CeilingRecord> mma_fed(Timer& timer, const DeviceSpec& dev) {
+  if (dev.smem_per_block_optin < static_cast<int>(util::kMmaFedSmem)) return {};
+  // 48 KB per K block; half of L2 (at most 24 MB) keeps the slab resident.
+  const i64 l2 = dev.l2_bytes > 0 ? dev.l2_bytes : i64{40} << 20;
+  const int k_blocks = static_cast<int>(std::clamp<i64>(std::min<i64>(l2 / 2, i64{24} << 20) / (384 * 64 * 2), 4, 512));
+  const i64 ld = i64{k_blocks} * 64;
+  testing::DeviceBuffer slab(static_cast<std::size_t>(384 * ld * 2));
+  testing::fill_random(timer.stream(), slab.get(), DType::bf16, 384 * ld, 2026);
+  detail::LaunchDims d;
+  d.grid[0] = static_cast<unsigned>(dev.num_sms);
+  d.block[0] = util::kMmaFedThreads;
+  d.smem = util::kMmaFedSmem;
+  testing::DeviceBuffer out(static_cast<std::size_t>(d.grid[0]) * util::kMmaFedThreads * sizeof(float));
+  constexpr i64 kIters = 4096;
+  const util::MmaFedParams p{out.as<float>(), kIters, slab.get(), ld, k_blocks};
+  std::vector<CeilingRecord> recs;
+  for (bool copy : {false, true}) {
+    const detail::KernelSource src = mma_fed_source(copy);
+    CUfunction fn = Runtime::global().load_kernel(timer.stream(), src.stub, src.name_expr, util::kMmaFedSmem);
+    const Call call = [&](CUstream s) { detail::launch_kernel(fn, d, p, s, "mma_fed_kernel"); };
+    timer.first_call_ms(call);
+    const Timing tm = timer.measure(call);
+    const double flops = double(d.grid[0]) * kIters * 8 * 4 * 32 * (2.0 * 16 * 8 * 16);
+    CeilingRecord r;
+    r.name = copy ? "mma_bf16_fed" : "mma_bf16_ldmatrix";
+    r.value = flops / (tm.gpu.median * 1e-6) / 1e12;
+    r.unit = "TFLOP/s";
+    r.how = fmt::format("{} CTAs x 8 warps of 64x64, 3 stages, {} K blocks each{}", d.grid[0], kIters,
+                        copy ? fmt::format(", 48 KB cp.async per K block from a {} MB L2-resident slab ({:.0f} GB/s)",
+                                           384 * ld * 2 >> 20, double(d.grid[0]) * kIters * 49152 / (tm.gpu.median * 1e-6) / 1e9)
+                             : ", the stages filled once");
+    r.us = tm.gpu;
+    recs.push_back(r);
+  }
+  return recs;
 }
 
 std::vector<CeilingRecord> hbm_copy(Timer& timer, const DeviceSpec& dev) {
@@ -137,6 +179,13 @@ detail::KernelSource mma_rate_source(DType t) {
   args.add("T", t).add("CHAINS", mma_chains(t));
   return detail::render_instantiation("jit/util/ceilings.cuh", "jit::util::mma_rate_kernel",
                                       "jit::util::MmaRateParams", args);
+}
+
+detail::KernelSource mma_fed_source(bool copy) {
+  detail::TemplateArgs args;
+  args.add("COPY", copy);
+  return detail::render_instantiation("jit/util/ceilings.cuh", "jit::util::mma_fed_kernel", "jit::util::MmaFedParams",
+                                      args);
 }
 
 detail::KernelSource hbm_copy_source() {
@@ -218,6 +267,9 @@ std::vector<CeilingRecord> measure_ceilings(Timer& timer, const DeviceSpec& dev)
   };
   guard("hbm", [&] { add_best(out, "hbm", hbm_copy(timer, dev)); });
   guard("mma_bf16", [&] { out.push_back(mma_rate(timer, dev, DType::bf16)); });
+  guard("mma_bf16_fed", [&] {
+    for (CeilingRecord& r : mma_fed(timer, dev)) out.push_back(std::move(r));
+  });
   if (dev.cc_major * 10 + dev.cc_minor >= 89) guard("mma_e4m3", [&] { out.push_back(mma_rate(timer, dev, DType::e4m3)); });
   guard("mma_s8", [&] { out.push_back(mma_rate(timer, dev, DType::s8)); });
   if (!have_cublas()) return out;
@@ -249,7 +301,10 @@ std::string format_ceilings(const std::vector<CeilingRecord>& records, const std
   s += "note 1: sm_90 has no FP8 mma.sync instruction (Hopper's FP8 tensor path is wgmma): ptxas turns each\n"
        "  e4m3 m16n8k32 into F2FP e4m3->f16 unpacks, two HMMA.16816.F32 and four FADDs, so its ceiling there is\n"
        "  the f16 mma.sync rate (~ the BF16 line). Native (QMMA) on sm_89 and sm_120. A loop with fixed operands\n"
-       "  lets ptxas hoist that product and time only the FADDs (this bench's first kernel: 999; likely PEERS.md's 1500).\n";
+       "  lets ptxas hoist that product and time only the FADDs (this bench's first kernel: 999; likely PEERS.md's 1500).\n"
+       "note 2: the sm80 family's best tile, minus the problem: ldmatrix reads 128 KB and the copies write 48 KB\n"
+       "  of shared memory per K block of 2M FMA. The second line is what its data path allows the tensor pipe\n"
+       "  (H200: ~79% of the register-only rate, ~500 TFLOP/s; bench/NOTES.md v0.17). Not run below 144 KB of smem.\n";
   s += "details:\n";
   for (const CeilingRecord& r : records) {
     const bool summary = std::any_of(std::begin(kSummaries), std::end(kSummaries),

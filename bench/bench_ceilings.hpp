@@ -16,7 +16,8 @@
 namespace jit::bench {
 
 // One measured ceiling. Summary names, which the tables use: hbm (GB/s), bf16_gemm, fp8_gemm,
-// mma_bf16, mma_e4m3 (TFLOP/s), mma_s8 (TOP/s). Other names are the details behind them.
+// mma_bf16, mma_bf16_ldmatrix, mma_bf16_fed, mma_e4m3 (TFLOP/s), mma_s8 (TOP/s). Other names are the
+// details behind them.
 struct CeilingRecord {
   std::string name;
   double value = 0;
@@ -53,6 +54,7 @@ Roof roofline(double flops, double bytes, double us, DType ab, const Ceilings& c
 // The JIT sources of the ceiling kernels (kernel_src/jit/util/ceilings.cuh), for tests that compile
 // them without a GPU.
 detail::KernelSource mma_rate_source(DType t);  // bf16, e4m3 (sm_89+) or s8
+detail::KernelSource mma_fed_source(bool copy);  // the sm80 main loop with (true) or without its stage copies
 detail::KernelSource hbm_copy_source();
 int mma_chains(DType t);  // independent accumulator chains per warp of the mma.sync kernel
 

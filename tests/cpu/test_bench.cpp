@@ -509,16 +509,21 @@ TEST_CASE("ceiling kernels compile for every arch with no spills and the intende
         {hbm_copy_source(), "ld.global"}};
     if (std::string(arch) != "sm_80")
       kernels.push_back({mma_rate_source(DType::e4m3), "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32"});
+    // The sm80 main-loop ceilings: one 256-thread CTA per SM (up to 255 registers), ldmatrix-fed.
+    kernels.push_back({mma_fed_source(false), "ldmatrix.sync.aligned.m8n8.x4.shared.b16"});
+    kernels.push_back({mma_fed_source(true), "cp.async.cg.shared.global"});
     for (const auto& [src, instr] : kernels) {
       CAPTURE(arch);
       CAPTURE(src.name_expr);
       const detail::CompileOutput out =
           detail::nvrtc_compile(src, detail::nvrtc_options(arch), "ceiling", "", dir.path(), log);
+      const bool one_per_sm = src.name_expr.find("mma_fed_kernel") != std::string::npos;
       CHECK(out.spill_stores == 0);
       CHECK(out.spill_loads == 0);
       CHECK(out.registers > 0);
-      CHECK(out.registers <= 128);  // two 256-thread blocks per SM
+      CHECK(out.registers <= (one_per_sm ? 255 : 128));  // else two 256-thread blocks per SM
       CHECK(out.ptx.find(instr) != std::string::npos);
+      if (one_per_sm) CHECK(out.ptx.find("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32") != std::string::npos);
       ++n;
     }
   }

@@ -7,8 +7,19 @@ namespace jit::util {
 
 struct MmaRateParams {
   float* out;      // one value per thread, so the mma chains cannot be optimised away
-  i64 iters;       // loop trips; each issues CHAINS independent mma.sync per warp
+  i64 iters;       // loop trips (even); each issues CHAINS independent mma.sync per warp
   u32 seed;        // fragment bits derive from it (finite, non-zero values)
+};
+
+// The sm80 main-loop ceiling (mma_fed_kernel): one 256-thread CTA per SM, 3 stages of 48 KB.
+constexpr int kMmaFedThreads = 256, kMmaFedStages = 3;
+constexpr unsigned kMmaFedSmem = kMmaFedStages * (256 + 128) * 64 * 2;
+struct MmaFedParams {
+  float* out;      // one value per thread
+  i64 iters;       // K blocks per CTA: 4 K steps of 8 warps x 32 mma.sync m16n8k16 each
+  const void* src; // bf16 [384][ld]: rows 0-255 A, 256-383 B (L2-resident)
+  i64 ld;          // elements per row: k_blocks x 64
+  int k_blocks;
 };
 
 struct CopyParams {
