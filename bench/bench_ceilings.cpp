@@ -79,8 +79,9 @@ std::vector<CeilingRecord> mma_fed(Timer& timer, const DeviceSpec& dev) {
   d.block[0] = util::kMmaFedThreads;
   d.smem = util::kMmaFedSmem;
   testing::DeviceBuffer out(static_cast<std::size_t>(d.grid[0]) * util::kMmaFedThreads * sizeof(float));
+  testing::DeviceBuffer clocks(static_cast<std::size_t>(d.grid[0]) * 2 * sizeof(unsigned long long));
   constexpr i64 kIters = 4096;
-  const util::MmaFedParams p{out.as<float>(), kIters, slab.get(), ld, k_blocks};
+  const util::MmaFedParams p{out.as<float>(), kIters, slab.get(), ld, k_blocks, clocks.as<unsigned long long>()};
   std::vector<CeilingRecord> recs;
   for (bool copy : {false, true}) {
     const detail::KernelSource src = mma_fed_source(copy);
@@ -89,11 +90,21 @@ std::vector<CeilingRecord> mma_fed(Timer& timer, const DeviceSpec& dev) {
     timer.first_call_ms(call);
     const Timing tm = timer.measure(call);
     const double flops = double(d.grid[0]) * kIters * 8 * 4 * 32 * (2.0 * 16 * 8 * 16);
+    // The clock the loops ran at (last call), and so the rate per SM cycle: what the data path
+    // allows whatever the clock (the HMMA pipe peaks at 4096/3 FMA per cycle and SM on Hopper).
+    std::vector<unsigned long long> ck(2 * d.grid[0]);
+    TEST_CU(cuStreamSynchronize(timer.stream()));
+    clocks.download(ck.data(), ck.size() * sizeof(ck[0]));
+    double cycles = 0, ns = 0;
+    for (unsigned i = 0; i < d.grid[0]; ++i) cycles += double(ck[2 * i]), ns += double(ck[2 * i + 1]);
+    const double ghz = ns > 0 ? cycles / ns : 0;
+    const double fma_per_clk = cycles > 0 ? flops / 2 / cycles : 0;  // per SM: one CTA each
     CeilingRecord r;
     r.name = copy ? "mma_bf16_fed" : "mma_bf16_ldmatrix";
     r.value = flops / (tm.gpu.median * 1e-6) / 1e12;
     r.unit = "TFLOP/s";
-    r.how = fmt::format("{} CTAs x 8 warps of 64x64, 3 stages, {} K blocks each{}", d.grid[0], kIters,
+    r.how = fmt::format("{:.0f} FMA/clk/SM at {:.2f} GHz; {} CTAs x 8 warps of 64x64, 3 stages, {} K blocks each{}",
+                        fma_per_clk, ghz, d.grid[0], kIters,
                         copy ? fmt::format(", 48 KB cp.async per K block from a {} MB L2-resident slab ({:.0f} GB/s)",
                                            384 * ld * 2 >> 20, double(d.grid[0]) * kIters * 49152 / (tm.gpu.median * 1e-6) / 1e9)
                              : ", the stages filled once");
@@ -303,13 +314,14 @@ std::string format_ceilings(const std::vector<CeilingRecord>& records, const std
        "  the f16 mma.sync rate (~ the BF16 line). Native (QMMA) on sm_89 and sm_120. A loop with fixed operands\n"
        "  lets ptxas hoist that product and time only the FADDs (this bench's first kernel: 999; likely PEERS.md's 1500).\n"
        "note 2: the sm80 family's best tile, minus the problem: ldmatrix reads 128 KB and the copies write 48 KB\n"
-       "  of shared memory per K block of 2M FMA. The second line is what its data path allows the tensor pipe\n"
-       "  (H200: ~79% of the register-only rate, ~500 TFLOP/s; bench/NOTES.md v0.17). Not run below 144 KB of smem.\n";
+       "  of shared memory per K block of 2M FMA. The second line is what its data path and power allow the\n"
+       "  tensor pipe (H200: 471-538 TFLOP/s across machines; 1146 FMA/clk/SM of the pipe's 1365, at 1.60 GHz;\n"
+       "  bench/NOTES.md v0.17). The details give each loop's clock. Not run below 144 KB of smem.\n";
   s += "details:\n";
   for (const CeilingRecord& r : records) {
-    const bool summary = std::any_of(std::begin(kSummaries), std::end(kSummaries),
-                                     [&](const Summary& x) { return r.name == x.name; });
-    if (!summary) s += fmt::format("  {:<40} {:>8.0f} {:<8} median {:.1f} us  {}\n", r.name, r.value, r.unit, r.us.median, r.how);
+    // hbm, bf16_gemm and fp8_gemm repeat the best of the records listed here (add_best).
+    const bool best_of = r.name == "hbm" || r.name == "bf16_gemm" || r.name == "fp8_gemm";
+    if (!best_of) s += fmt::format("  {:<40} {:>8.0f} {:<8} median {:.1f} us  {}\n", r.name, r.value, r.unit, r.us.median, r.how);
   }
   return s;
 }

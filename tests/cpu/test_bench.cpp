@@ -498,6 +498,25 @@ TEST_CASE("ceilings: file round trip and roofline") {
   CHECK(roofline(1, 1, 1, DType::bf16, Ceilings{}).pct == 0);
 }
 
+TEST_CASE("ceilings table: summary rows, PEERS figures, and the details behind them once each") {
+  std::vector<CeilingRecord> rs = {
+      {"hbm_memcpy", 4253, "GB/s", "cuMemcpyDtoDAsync 1024 MiB", {}},
+      {"hbm", 4253, "GB/s", "hbm_memcpy: cuMemcpyDtoDAsync 1024 MiB", {}},
+      {"mma_bf16", 597, "TFLOP/s", "264 blocks x 256 threads", {}},
+      {"mma_bf16_ldmatrix", 618, "TFLOP/s", "1306 FMA/clk/SM at 1.74 GHz; the stages filled once", {}},
+      {"mma_bf16_fed", 538, "TFLOP/s", "1078 FMA/clk/SM at 1.89 GHz; 48 KB cp.async per K block", {}}};
+  const std::string t = format_ceilings(rs, "GPU");
+  CHECK(contains(t, "mma.sync BF16 fed by ldmatrix"));
+  CHECK(contains(t, "538"));
+  CHECK(contains(t, "1078 FMA/clk/SM at 1.89 GHz"));  // the fed loops' clocks are in the details
+  CHECK(contains(t, "note 2"));
+  CHECK(contains(t, "not measured"));                 // e.g. the cuBLAS rows
+  // The best-of summary (hbm) is not repeated among the details; its source record is.
+  const std::string details = t.substr(t.find("details:"));
+  CHECK(contains(details, "hbm_memcpy"));
+  CHECK(!contains(details, "  hbm "));
+}
+
 TEST_CASE("ceiling kernels compile for every arch with no spills and the intended instructions") {
   jit::test::TempDir dir("ceilings");
   detail::Logger log(LogLevel::off);

@@ -20,6 +20,7 @@ struct MmaFedParams {
   const void* src; // bf16 [384][ld]: rows 0-255 A, 256-383 B (L2-resident)
   i64 ld;          // elements per row: k_blocks x 64
   int k_blocks;
+  unsigned long long* clocks;  // per CTA: SM cycles and nanoseconds of its loop (the clock it ran at)
 };
 
 struct CopyParams {

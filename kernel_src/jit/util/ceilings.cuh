@@ -147,8 +147,9 @@ __global__ void __launch_bounds__(256) mma_rate_kernel(const MmaRateParams p) {
 // varies with the problem: the operand slab [384 rows][ld] is L2-resident and the loop runs
 // forever over its K blocks. With COPY the next stage's 48 KB (256 A rows + 128 B rows) is copied
 // per K block like the GEMM does; without, the stages filled once are read again and again. The
-// pair isolates what the stage copies cost the tensor pipe (bench/NOTES.md v0.17: on the H200 the
-// SM's shared-memory data path, which ldmatrix reads and the copies' writes share).
+// pair isolates what the stage copies cost the tensor pipe (bench/NOTES.md v0.17: on the H200, 12% of
+// its issue rate through the SM's shared-memory data path, which ldmatrix reads and the copies' writes
+// share, and a lower clock from the power they draw). Thread 0 records its loop's cycles and time.
 template <bool COPY>
 __global__ void __launch_bounds__(kMmaFedThreads, 1) mma_fed_kernel(const MmaFedParams p) {
   constexpr int BM = 256, BN = 128, BK = 64, MT = 4, NT = 8, STAGES = kMmaFedStages;
@@ -191,6 +192,9 @@ __global__ void __launch_bounds__(kMmaFedThreads, 1) mma_fed_kernel(const MmaFed
   int read_stage = 0, write_stage = STAGES - 1;
   u32 read_addr = base;
   load_fragments(0, read_addr, 0);
+  const long long c0 = clock64();
+  unsigned long long t0;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
   for (i64 it = 0; it < p.iters; ++it) {
 #pragma unroll
     for (int ks = 0; ks < BK / 16; ++ks) {
@@ -221,6 +225,12 @@ __global__ void __launch_bounds__(kMmaFedThreads, 1) mma_fed_kernel(const MmaFed
 #pragma unroll
     for (int n = 0; n < NT; ++n) sum += acc[m][n][0] + acc[m][n][1] + acc[m][n][2] + acc[m][n][3];
   p.out[blockIdx.x * blockDim.x + tid] = sum;
+  if (tid == 0) {
+    unsigned long long t1;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t1));
+    p.clocks[2 * blockIdx.x] = static_cast<unsigned long long>(clock64() - c0);
+    p.clocks[2 * blockIdx.x + 1] = t1 - t0;
+  }
 }
 
 // Grid-stride copy of 16-byte vectors; UNROLL independent loads in flight per thread before the
