@@ -320,7 +320,7 @@ void stream_window(const TileConfig& c, const GroupedGemmArgs& g, const DeviceSp
   if (!c.l2_hints || dev.max_access_window <= 0 || g.n <= 0 || g.k <= 0) return;
   const std::int64_t groups = g.layout == Layout::dense ? 1 : g.num_groups;
   if (groups <= 0) return;
-  const std::int64_t bytes = ((groups - 1) * g.b.batch_stride + (g.n - 1) * g.b.ld + g.k) * 2;
+  const std::int64_t bytes = ((groups - 1) * g.b.batch_stride + (g.n - 1) * g.b.ld + g.k) * dtype_size(g.b.dtype);
   d.stream_base = g.b.data;
   d.stream_bytes = static_cast<std::size_t>(std::min(bytes, dev.max_access_window));
 }

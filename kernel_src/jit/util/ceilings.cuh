@@ -14,15 +14,6 @@ namespace jit::util {
 
 namespace ceiling_ptx {
 
-// PTX ISA 9.7.14.5.14 (mma.sync, m16n8k16, .bf16 inputs, .f32 accumulators). A: 4 regs, B: 2, C/D: 4.
-__device__ __forceinline__ void mma_m16n8k16_bf16(float (&d)[4], const u32 (&a)[4], const u32 (&b)[2]) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-
 // PTX ISA 9.7.14.5.14 (mma.sync, m16n8k32, .e4m3 inputs, .f32 accumulators; sm_89 and later).
 // Native (QMMA) on sm_89/sm_120 only: on sm_90 ptxas lowers it to F2FP e4m3->f16 unpacks, two
 // HMMA.16816.F32 from zero and four FADDs into the accumulator (Hopper's FP8 tensor path is wgmma).
@@ -60,7 +51,7 @@ template <> struct MmaRate<DType::bf16> {
   // Two bf16 of magnitude [2^-7, 2^-6), random sign and mantissa.
   __device__ static u32 bits(u32 h) { return (h & 0x807f807fu) | 0x3c003c00u; }
   __device__ static void mma(Acc (&d)[4], const u32 (&a)[4], const u32 (&b)[2]) {
-    ceiling_ptx::mma_m16n8k16_bf16(d, a, b);
+    ptx::mma_m16n8k16_f32<DType::bf16>(d, a, b);  // the GEMMs' wrapper
   }
 };
 
