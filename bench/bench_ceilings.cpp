@@ -37,6 +37,8 @@ const Summary kSummaries[] = {
     {"mma_bf16", "mma.sync BF16 m16n8k16, registers only", "640 TFLOP/s"},
     {"mma_bf16_ldmatrix", "mma.sync BF16 fed by ldmatrix, sm80 256x128 loop (note 2)", "-"},
     {"mma_bf16_fed", "same loop copying its stages, 48 KB/K block (note 2)", "-"},
+    {"wgmma_fp8", "wgmma e4m3 128x128 loop from smem, one chain (note 3)", "-"},
+    {"wgmma_fp8_promoted", "same, promoted per 128-deep K block (note 3)", "-"},
     {"mma_e4m3", "mma.sync e4m3 m16n8k32, registers only (note 1)", "1500 TFLOP/s (note 1)"},
     {"mma_s8", "mma.sync s8 m16n8k32, registers only", "1254 TOP/s"},
 };
@@ -62,6 +64,20 @@ CeilingRecord mma_rate(Timer& timer, const DeviceSpec& dev, DType t) {
                       d.grid[0], kThreads, mma_chains(t), kMmaIters);
   r.us = tm.gpu;
   return r;
+}
+
+// The clock a one-CTA-per-SM loop ran at (its last call: each CTA's thread 0 wrote its cycles and
+// nanoseconds), and its FMA per SM cycle.
+struct LoopClock {
+  double ghz = 0, fma_per_clk = 0;
+};
+LoopClock loop_clock(Timer& timer, const testing::DeviceBuffer& clocks, unsigned ctas, double flops) {
+  std::vector<unsigned long long> ck(2 * ctas);
+  TEST_CU(cuStreamSynchronize(timer.stream()));
+  clocks.download(ck.data(), ck.size() * sizeof(ck[0]));
+  double cycles = 0, ns = 0;
+  for (unsigned i = 0; i < ctas; ++i) cycles += double(ck[2 * i]), ns += double(ck[2 * i + 1]);
+  return {ns > 0 ? cycles / ns : 0, cycles > 0 ? flops / 2 / cycles : 0};
 }
 
 // The sm80 family's 256x128 main loop over an L2-resident slab, without (ldmatrix only) and with
@@ -90,24 +106,53 @@ std::vector<CeilingRecord> mma_fed(Timer& timer, const DeviceSpec& dev) {
     timer.first_call_ms(call);
     const Timing tm = timer.measure(call);
     const double flops = double(d.grid[0]) * kIters * 8 * 4 * 32 * (2.0 * 16 * 8 * 16);
-    // The clock the loops ran at (last call), and so the rate per SM cycle: what the data path
-    // allows whatever the clock (the HMMA pipe peaks at 4096/3 FMA per cycle and SM on Hopper).
-    std::vector<unsigned long long> ck(2 * d.grid[0]);
-    TEST_CU(cuStreamSynchronize(timer.stream()));
-    clocks.download(ck.data(), ck.size() * sizeof(ck[0]));
-    double cycles = 0, ns = 0;
-    for (unsigned i = 0; i < d.grid[0]; ++i) cycles += double(ck[2 * i]), ns += double(ck[2 * i + 1]);
-    const double ghz = ns > 0 ? cycles / ns : 0;
-    const double fma_per_clk = cycles > 0 ? flops / 2 / cycles : 0;  // per SM: one CTA each
+    // The rate per SM cycle: what the data path allows whatever the clock (the HMMA pipe peaks at
+    // 4096/3 FMA per cycle and SM on Hopper).
+    const LoopClock lc = loop_clock(timer, clocks, d.grid[0], flops);
     CeilingRecord r;
     r.name = copy ? "mma_bf16_fed" : "mma_bf16_ldmatrix";
     r.value = flops / (tm.gpu.median * 1e-6) / 1e12;
     r.unit = "TFLOP/s";
     r.how = fmt::format("{:.0f} FMA/clk/SM at {:.2f} GHz; {} CTAs x 8 warps of 64x64, 3 stages, {} K blocks each{}",
-                        fma_per_clk, ghz, d.grid[0], kIters,
+                        lc.fma_per_clk, lc.ghz, d.grid[0], kIters,
                         copy ? fmt::format(", 48 KB cp.async per K block from a {} MB L2-resident slab ({:.0f} GB/s)",
                                            384 * ld * 2 >> 20, double(d.grid[0]) * kIters * 49152 / (tm.gpu.median * 1e-6) / 1e9)
                              : ", the stages filled once");
+    r.us = tm.gpu;
+    recs.push_back(r);
+  }
+  return recs;
+}
+
+// The SM90 FP8 128x128 main loop from shared memory, one wgmma chain and promoted (wgmma_fp8_kernel):
+// what the two-level accumulation costs where nothing else does.
+std::vector<CeilingRecord> wgmma_fp8(Timer& timer, const DeviceSpec& dev) {
+  if (dev.smem_per_block_optin < static_cast<int>(util::kWgmmaFp8Smem)) return {};
+  detail::LaunchDims d;
+  d.grid[0] = static_cast<unsigned>(dev.num_sms);
+  d.block[0] = util::kWgmmaFp8Threads;
+  d.smem = util::kWgmmaFp8Smem;
+  testing::DeviceBuffer out(static_cast<std::size_t>(d.grid[0]) * util::kWgmmaFp8Threads * sizeof(float));
+  testing::DeviceBuffer clocks(static_cast<std::size_t>(d.grid[0]) * 2 * sizeof(unsigned long long));
+  constexpr i64 kIters = 4096;  // ~1.2 ms a call at 1.5 GHz: long enough for the clock to settle
+  const util::WgmmaFp8Params p{out.as<float>(), kIters, 2026u, clocks.as<unsigned long long>()};
+  std::vector<CeilingRecord> recs;
+  for (bool promote : {false, true}) {
+    const detail::KernelSource src = wgmma_fp8_source(promote);
+    CUfunction fn = Runtime::global().load_kernel(timer.stream(), src.stub, src.name_expr, util::kWgmmaFp8Smem);
+    const Call call = [&](CUstream s) { detail::launch_kernel(fn, d, p, s, "wgmma_fp8_kernel"); };
+    timer.first_call_ms(call);
+    const Timing tm = timer.measure(call);
+    const double flops = double(d.grid[0]) * kIters * 2.0 * 128 * 128 * 128;
+    const LoopClock lc = loop_clock(timer, clocks, d.grid[0], flops);  // the wgmma pipe: 4096 FMA/clk/SM
+    CeilingRecord r;
+    r.name = promote ? "wgmma_fp8_promoted" : "wgmma_fp8";
+    r.value = flops / (tm.gpu.median * 1e-6) / 1e12;
+    r.unit = "TFLOP/s";
+    r.how = fmt::format("{:.0f} FMA/clk/SM at {:.2f} GHz; {} CTAs x 2 warpgroups of 64x128, 4 stages filled once, "
+                        "{} K blocks each{}",
+                        lc.fma_per_clk, lc.ghz, d.grid[0], kIters,
+                        promote ? ", two accumulators in turn, each K block promoted with its scales" : ", one chain");
     r.us = tm.gpu;
     recs.push_back(r);
   }
@@ -199,6 +244,13 @@ detail::KernelSource mma_fed_source(bool copy) {
                                       args);
 }
 
+detail::KernelSource wgmma_fp8_source(bool promote) {
+  detail::TemplateArgs args;
+  args.add("PROMOTE", promote);
+  return detail::render_instantiation("jit/util/ceilings_sm90.cuh", "jit::util::wgmma_fp8_kernel",
+                                      "jit::util::WgmmaFp8Params", args);
+}
+
 detail::KernelSource hbm_copy_source() {
   detail::TemplateArgs args;
   args.add("UNROLL", 4);
@@ -281,6 +333,9 @@ std::vector<CeilingRecord> measure_ceilings(Timer& timer, const DeviceSpec& dev)
   guard("mma_bf16_fed", [&] {
     for (CeilingRecord& r : mma_fed(timer, dev)) out.push_back(std::move(r));
   });
+  if (dev.cc_major == 9) guard("wgmma_fp8", [&] {
+    for (CeilingRecord& r : wgmma_fp8(timer, dev)) out.push_back(std::move(r));
+  });
   if (dev.cc_major * 10 + dev.cc_minor >= 89) guard("mma_e4m3", [&] { out.push_back(mma_rate(timer, dev, DType::e4m3)); });
   guard("mma_s8", [&] { out.push_back(mma_rate(timer, dev, DType::s8)); });
   if (!have_cublas()) return out;
@@ -316,7 +371,10 @@ std::string format_ceilings(const std::vector<CeilingRecord>& records, const std
        "note 2: the sm80 family's best tile, minus the problem: ldmatrix reads 128 KB and the copies write 48 KB\n"
        "  of shared memory per K block of 2M FMA. The second line is what its data path and power allow the\n"
        "  tensor pipe (H200: 471-538 TFLOP/s across machines; 1146 FMA/clk/SM of the pipe's 1365, at 1.60 GHz;\n"
-       "  bench/NOTES.md v0.17). The details give each loop's clock. Not run below 144 KB of smem.\n";
+       "  bench/NOTES.md v0.17). The details give each loop's clock. Not run below 144 KB of smem.\n"
+       "note 3: the SM90 FP8 family's 128x128 consumer loop with its operands already in shared memory (no\n"
+       "  loads, barriers or epilogue): one wgmma chain (cuBLASLt's row-wise recipe) against the 1x128/128x128\n"
+       "  recipe's promotion of every 128-deep K block. Its best case on this chip, at the clock it sustains.\n";
   s += "details:\n";
   for (const CeilingRecord& r : records) {
     // hbm, bf16_gemm and fp8_gemm repeat the best of the records listed here (add_best).

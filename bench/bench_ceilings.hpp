@@ -55,6 +55,7 @@ Roof roofline(double flops, double bytes, double us, DType ab, const Ceilings& c
 // them without a GPU.
 detail::KernelSource mma_rate_source(DType t);  // bf16, e4m3 (sm_89+) or s8
 detail::KernelSource mma_fed_source(bool copy);  // the sm80 main loop with (true) or without its stage copies
+detail::KernelSource wgmma_fp8_source(bool promote);  // the SM90 FP8 128x128 loop, promoted (true) or one chain (sm_90a)
 detail::KernelSource hbm_copy_source();
 int mma_chains(DType t);  // independent accumulator chains per warp of the mma.sync kernel
 

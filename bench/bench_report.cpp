@@ -108,7 +108,8 @@ nlohmann::ordered_json to_json(const Measurement& m, const Ceilings& c) {
   nlohmann::ordered_json j = {
       {"type", "measurement"}, {"suite", m.suite}, {"case", m.case_id}, {"shape", m.shape},
       {"dtype", m.recipe}, {"layout", layout_name(m.layout)}, {"groups", m.groups}, {"m", m.m}, {"n", m.n},
-      {"k", m.k}, {"max_m", m.max_m}, {"valid_rows", m.valid_rows}, {"impl", m.impl},
+      {"k", m.k}, {"max_m", m.max_m}, {"valid_rows", m.valid_rows}, {"group_rows", m.group_rows},
+      {"expected_m", m.expected_m}, {"impl", m.impl},
       {"kind", m.ours ? "ours" : "peer"}, {"impl_dtype", m.impl_recipe}, {"same_math", m.same_math},
       {"computes", m.computes}, {"status", status_name(m.status)}, {"reason", m.reason}};
   if (!m.algo.empty()) j["algo"] = m.algo;

@@ -31,6 +31,8 @@ struct Measurement {
   Layout layout = Layout::dense;
   int groups = 1;
   i64 m = 0, n = 0, k = 0, max_m = 0, valid_rows = 0;
+  std::vector<int> group_rows;  // valid rows per expert (dense: one entry), so that an outside peer can rerun the case
+  i64 expected_m = 0;           // masked: the expected_m our call passes
   double flops = 0;          // 2·N·K per valid row
   double bytes = 0;          // what this implementation moves (GpuProblem::bytes or the dense-equivalent's)
   DType ab = DType::bf16;    // operand type this implementation ran (for the compute ceiling)

@@ -220,6 +220,8 @@ void run_case(Ctx& c, const Suite& suite, int index) {
   base.k = spec.k;
   base.max_m = spec.layout == Layout::masked ? prob.m() : 0;
   base.valid_rows = prob.valid_rows();
+  for (const int r : spec.rows) base.group_rows.push_back(spec.layout == Layout::masked ? static_cast<int>(std::min<i64>(r, base.max_m)) : r);
+  if (spec.layout == Layout::masked) base.expected_m = prob.grouped_args().expected_m;
   base.flops = prob.flops();
   for (const FamilyChoice& f : c.families) run_ours(c, base, prob, f);
   std::map<std::string, std::unique_ptr<testing::GpuProblem>> companions;  // other recipes, this case only

@@ -439,8 +439,10 @@ TEST_CASE("JSON records carry the schema the plot and later runs read") {
   m.same_math = true;
   m.computes = "cuBLASLt ...";
   m.check_scope = "full";
+  m.group_rows = {57, 0, 130};
   const nlohmann::ordered_json j = to_json(m, c);
   for (const char* key : {"type", "suite", "case", "shape", "dtype", "layout", "groups", "m", "n", "k", "valid_rows",
+                          "group_rows", "expected_m",
                           "impl", "kind", "impl_dtype", "same_math", "computes", "status", "us_median", "us_min",
                           "us_max", "us_p10", "us_p90", "iters", "tflops", "gbs", "pct_roofline", "roofline_bound",
                           "host_us_median", "calc_diff", "nan", "unwritten", "written_padding"})
@@ -450,6 +452,7 @@ TEST_CASE("JSON records carry the schema the plot and later runs read") {
   CHECK(j["iters"] == 20);
   CHECK(j["tflops"].get<double>() == doctest::Approx(m.flops / 20e-6 / 1e12));
   CHECK(j["roofline_bound"] == "M");  // 64-row FP8: memory-bound
+  CHECK(j["group_rows"] == nlohmann::json::array({57, 0, 130}));  // an outside peer reruns exactly these rows
 
   const nlohmann::ordered_json un = to_json(timed(1, "sm90", true, 0, Status::unsupported), c);
   CHECK(un["status"] == "unsupported");
@@ -504,8 +507,12 @@ TEST_CASE("ceilings table: summary rows, PEERS figures, and the details behind t
       {"hbm", 4253, "GB/s", "hbm_memcpy: cuMemcpyDtoDAsync 1024 MiB", {}},
       {"mma_bf16", 597, "TFLOP/s", "264 blocks x 256 threads", {}},
       {"mma_bf16_ldmatrix", 618, "TFLOP/s", "1306 FMA/clk/SM at 1.74 GHz; the stages filled once", {}},
-      {"mma_bf16_fed", 538, "TFLOP/s", "1078 FMA/clk/SM at 1.89 GHz; 48 KB cp.async per K block", {}}};
+      {"mma_bf16_fed", 538, "TFLOP/s", "1078 FMA/clk/SM at 1.89 GHz; 48 KB cp.async per K block", {}},
+      {"wgmma_fp8_promoted", 1333, "TFLOP/s", "3456 FMA/clk/SM at 1.50 GHz; promoted", {}}};
   const std::string t = format_ceilings(rs, "GPU");
+  CHECK(contains(t, "promoted per 128-deep K block (note 3)"));
+  CHECK(contains(t, "1333"));
+  CHECK(contains(t, "3456 FMA/clk/SM at 1.50 GHz"));
   CHECK(contains(t, "mma.sync BF16 fed by ldmatrix"));
   CHECK(contains(t, "538"));
   CHECK(contains(t, "1078 FMA/clk/SM at 1.89 GHz"));  // the fed loops' clocks are in the details
@@ -559,6 +566,23 @@ TEST_CASE("ceiling kernels compile for every arch with no spills and the intende
     CHECK(out.ptx.find("xor.b32") != std::string::npos);
   }
   CHECK(mma_chains(DType::e4m3) >= 4);
+  // The SM90 FP8 loop (sm_90a only): one CTA per SM, both variants keep their wgmma in flight (no
+  // C75xx serialization warning), and the promoted one folds every K block in with FFMAs.
+  for (bool promote : {false, true}) {
+    CAPTURE(promote);
+    const detail::CompileOutput out =
+        detail::nvrtc_compile(wgmma_fp8_source(promote), detail::nvrtc_options("sm_90a"), "ceiling", "", dir.path(), log);
+    CHECK(out.spill_stores == 0);
+    CHECK(out.spill_loads == 0);
+    CHECK(out.registers <= 255);
+    CHECK(out.ptx.find("wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3") != std::string::npos);
+    CHECK_MESSAGE(out.log.find("C75") == std::string::npos, out.log);
+    std::size_t fmas = 0;
+    for (std::size_t at = out.ptx.find("fma.rn.f32"); at != std::string::npos; at = out.ptx.find("fma.rn.f32", at + 1))
+      ++fmas;
+    CHECK((fmas >= 128) == promote);  // 64 a promotion, in the loop and its tail
+    ++n;
+  }
   MESSAGE(n << " ceiling kernels compiled");
 }
 

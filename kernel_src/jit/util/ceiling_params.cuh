@@ -23,6 +23,19 @@ struct MmaFedParams {
   unsigned long long* clocks;  // per CTA: SM cycles and nanoseconds of its loop (the clock it ran at)
 };
 
+// The SM90 FP8 main-loop ceiling (wgmma_fp8_kernel): one 256-thread CTA per SM (two warpgroups of
+// 64 x 128), 4 stages of a 128x128 A and B e4m3 tile each, A scales per row; 1024 bytes of slack for
+// the 128-byte swizzle's 1024-byte alignment.
+constexpr int kWgmmaFp8Threads = 256, kWgmmaFp8Stages = 4;
+constexpr unsigned kWgmmaFp8StageBytes = 2 * 128 * 128;
+constexpr unsigned kWgmmaFp8Smem = kWgmmaFp8Stages * (kWgmmaFp8StageBytes + 128 * 4 + 16) + 1024;
+struct WgmmaFp8Params {
+  float* out;      // one value per thread
+  i64 iters;       // 128-deep K blocks per CTA (even)
+  u32 seed;        // operand and scale bits derive from it
+  unsigned long long* clocks;  // per CTA: SM cycles and nanoseconds of its loop
+};
+
 struct CopyParams {
   const void* src;
   void* dst;
