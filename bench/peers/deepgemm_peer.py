@@ -62,6 +62,7 @@ def load_problems(path, warn=print):
                 "groups": groups, "m": int(rec["m"]), "n": int(rec["n"]), "k": int(rec["k"]),
                 "max_m": int(rec.get("max_m", 0) or 0),
                 "valid_rows": int(rec.get("valid_rows", 0) or 0),
+                "expected_m_record": int(rec.get("expected_m", 0) or 0),
             }
             rows = rec.get("group_rows")
             if layout == "dense":
@@ -166,9 +167,15 @@ class Case:
         G, N, K = p["groups"], p["n"], p["k"]
         assert K % 128 == 0, "DeepGEMM needs K % 128 == 0"
         torch.manual_seed(1234 + N * 7 + K * 13 + G)
-        w = torch.randn(G, N, K, device=dev)
-        self.b, self.sb = quant_blocks_128x128(w)
-        del w
+        # B is built a few experts at a time (G*N*K fp32 can be tens of GB)
+        self.b = torch.empty(G, N, K, device=dev, dtype=torch.float8_e4m3fn)
+        self.sb = torch.empty(G, (N + 127) // 128, K // 128, device=dev, dtype=torch.float32)
+        step = max(1, (1 << 30) // (N * K * 4))
+        for g0 in range(0, G, step):
+            g1 = min(G, g0 + step)
+            qb, qs = quant_blocks_128x128(torch.randn(g1 - g0, N, K, device=dev))
+            self.b[g0:g1], self.sb[g0:g1] = qb, qs
+            del qb, qs
         lay = p["layout"]
         rows = p["group_rows"]
         if lay == "dense":
@@ -206,6 +213,8 @@ class Case:
             self.out = torch.empty(G, max_m, N, device=dev, dtype=torch.bfloat16)
             if expected_m_mode == "mean":
                 self.expected_m = max(1, sum(rows) // G)
+            elif p.get("expected_m_record"):
+                self.expected_m = p["expected_m_record"]
             else:
                 self.expected_m = max(1, p["m"])
             self.fn = lambda: dg.m_grouped_gemm_fp8_fp8_bf16_nt_masked(
@@ -225,8 +234,12 @@ class Case:
         return d
 
     def check(self):
-        """calc_diff over valid rows against dequantized fp32 reference."""
+        """calc_diff over valid rows against dequantized fp32 reference, on a fresh call whose
+        output was poisoned with NaN first (a row it does not write cannot pass)."""
         import torch
+        self.out.fill_(float("nan"))
+        self.fn()
+        torch.cuda.synchronize()
         p, rows = self.p, self.p["group_rows"]
         lay = p["layout"]
         diffs_x, diffs_y = [], []
@@ -249,9 +262,15 @@ class Case:
         return calc_diff(x, y), bad
 
 
-def time_case(case, warmup, iters, flush_bytes):
+def time_case(case, warmup, iters, flush_bytes, spin_us=300):
+    """Events right around the one DeepGEMM call. DeepGEMM's Python wrapper (TMA descriptor
+    encoding, cuda-python launch) costs tens of us of CPU per call; a GPU spin queued before
+    the start event keeps the GPU busy meanwhile, so the events measure the kernel and not
+    the host overhead (set spin_us=0 to disable)."""
     import torch
     flush = torch.empty(flush_bytes, dtype=torch.uint8, device="cuda")
+    clk_khz = getattr(torch.cuda.get_device_properties(0), "clock_rate", 0) or 1980000  # H100/H200 boost ~1.98 GHz
+    spin_cycles = int(spin_us * clk_khz * 1e-3) if spin_us else 0
     for _ in range(warmup):
         case.fn()
     torch.cuda.synchronize()
@@ -259,6 +278,8 @@ def time_case(case, warmup, iters, flush_bytes):
     for _ in range(iters):
         flush.zero_()  # L2 flush, outside the timed region
         s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        if spin_cycles:
+            torch.cuda._sleep(spin_cycles)
         s.record()
         case.fn()
         e.record()
@@ -267,8 +288,44 @@ def time_case(case, warmup, iters, flush_bytes):
     return times
 
 
+
+def ensure_cuobjdump(work_dir, warn=print):
+    """DeepGEMM's runtime runs $CUDA_HOME/bin/cuobjdump to find the kernel name. If the
+    toolkit lacks it, extract nvidia-cuda-cuobjdump's wheel from .carry/peers/wheels into
+    work_dir/cuda_shim/bin and point CUDA_HOME there (nvcc stays the real one through
+    DG_JIT_NVCC_COMPILER)."""
+    import glob
+    import shutil
+    import zipfile
+    home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH") or "/usr/local/cuda"
+    if os.path.exists(os.path.join(home, "bin", "cuobjdump")):
+        return
+    nvcc = os.path.join(home, "bin", "nvcc")
+    if not os.path.exists(nvcc):
+        nvcc = shutil.which("nvcc") or nvcc
+    here = os.path.dirname(os.path.abspath(__file__))
+    wheels = glob.glob(os.path.join(here, "..", "..", ".carry", "peers", "wheels", "nvidia_cuda_cuobjdump-*.whl"))
+    if not wheels:
+        warn("warning: no cuobjdump in CUDA_HOME and no nvidia_cuda_cuobjdump wheel; DeepGEMM will fail to load kernels")
+        return
+    shim = os.path.join(work_dir, "cuda_shim")
+    os.makedirs(os.path.join(shim, "bin"), exist_ok=True)
+    dst = os.path.join(shim, "bin", "cuobjdump")
+    with zipfile.ZipFile(sorted(wheels)[-1]) as z:
+        name = [n for n in z.namelist() if n.endswith("/bin/cuobjdump")][0]
+        with z.open(name) as src, open(dst, "wb") as out:
+            shutil.copyfileobj(src, out)
+    os.chmod(dst, 0o755)
+    for sub in ("include", "lib64"):
+        link = os.path.join(shim, sub)
+        if not os.path.exists(link) and os.path.exists(os.path.join(home, sub)):
+            os.symlink(os.path.join(home, sub), link)
+    os.environ["DG_JIT_NVCC_COMPILER"] = nvcc
+    os.environ["CUDA_HOME"] = shim
+    warn(f"note: using cuobjdump from {os.path.basename(sorted(wheels)[-1])}, CUDA_HOME={shim}, nvcc={nvcc}")
+
 def base_record(p):
-    return {"type": "measurement", "kind": "peer", "impl": "deepgemm",
+    return {"type": "measurement", "kind": "peer", "impl": "deepgemm", "dtype": "fp8",
             "suite": p["suite"], "shape": p["shape"], "layout": p["layout"],
             "groups": p["groups"], "m": p["m"], "n": p["n"], "k": p["k"],
             "max_m": p["max_m"], "valid_rows": p["valid_rows"]}
@@ -294,20 +351,33 @@ def main(argv=None):
     ap.add_argument("--out", help="JSON lines output (peer measurements)")
     ap.add_argument("--cache-dir", default=None, help="DeepGEMM JIT cache dir (DG_JIT_CACHE_DIR / DG_CACHE_DIR)")
     ap.add_argument("--compile-only", action="store_true")
+    ap.add_argument("--list", action="store_true",
+                    help="print the problems read (one JSON object per line) and stop: no GPU, no torch")
     ap.add_argument("--jobs", type=int, default=min(16, os.cpu_count() or 1))
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--flush-mb", type=int, default=512)
     ap.add_argument("--tol", type=float, default=1e-3)
-    ap.add_argument("--expected-m", choices=("suite", "mean"), default="suite",
-                    help="masked expected_m hint: the record's m (suite) or mean valid rows per group")
+    ap.add_argument("--spin-us", type=int, default=300,
+                    help="GPU spin before each timed call to hide DeepGEMM's host-side launch cost (0: off)")
+    ap.add_argument("--expected-m", choices=("record", "mean"), default="record",
+                    help="masked expected_m hint: the record's expected_m field (what our kernel was given), "
+                         "or the mean valid rows per group (the record's m is max_m for masked)")
     args = ap.parse_args(argv)
+    if args.list:
+        problems = load_problems(args.shapes_from, warn=lambda s: print(s, file=sys.stderr))
+        for p in problems:
+            print(json.dumps(p))
+        return 0 if problems else 1
 
     if args.cache_dir:
         os.makedirs(args.cache_dir, exist_ok=True)
         # this snapshot reads DG_JIT_CACHE_DIR; older v1 releases read DG_CACHE_DIR
         os.environ["DG_JIT_CACHE_DIR"] = args.cache_dir
         os.environ["DG_CACHE_DIR"] = args.cache_dir
+
+    ensure_cuobjdump(args.cache_dir or os.path.join(os.path.expanduser("~"), ".deep_gemm"),
+                     warn=lambda s: print(s, file=sys.stderr))
 
     problems = load_problems(args.shapes_from, warn=lambda s: print(s, file=sys.stderr))
     print(f"{len(problems)} problems from {args.shapes_from}", file=sys.stderr)
@@ -335,7 +405,7 @@ def main(argv=None):
         try:
             case = Case(dg, p, args.expected_m)
             rec["config"] = case.config_dict()
-            times = time_case(case, args.warmup, args.iters, args.flush_mb << 20)
+            times = time_case(case, args.warmup, args.iters, args.flush_mb << 20, args.spin_us)
             med = statistics.median(times)
             diff, bad = case.check()
             status = "ok"
@@ -350,13 +420,13 @@ def main(argv=None):
                        calc_diff=None, status=f"error: {exc!r}")
         failures += rec["status"] != "ok"
         cfg = rec.get("config") or {}
-        us = rec["us_median"]
-        print(f"{p['suite']:<16} {p['shape']:<24} {p['layout']:<10} "
-              f"{(f'{us:9.1f} us' if us else '        - us')} "
-              f"{(f'{rec['tflops']:7.1f} TFLOP/s' if rec['tflops'] else '')} "
-              f"diff={rec['calc_diff'] if rec['calc_diff'] is None else format(rec['calc_diff'], '.2e')} "
-              f"{rec['status']} bm={cfg.get('block_m')} bn={cfg.get('block_n')} st={cfg.get('stages')} "
-              f"mc={cfg.get('multicast')}", flush=True)
+        us, tf, df = rec["us_median"], rec["tflops"], rec["calc_diff"]
+        us_s = "%9.1f us" % us if us else "        - us"
+        tf_s = "%7.1f TFLOP/s" % tf if tf else ""
+        df_s = "%.2e" % df if df is not None else "-"
+        print("%-16s %-24s %-10s %s %s diff=%s %s bm=%s bn=%s st=%s mc=%s" % (
+            p["suite"], p["shape"], p["layout"], us_s, tf_s, df_s, rec["status"],
+            cfg.get("block_m"), cfg.get("block_n"), cfg.get("stages"), cfg.get("multicast")), flush=True)
         if outf:
             outf.write(json.dumps(rec) + "\n")
             outf.flush()

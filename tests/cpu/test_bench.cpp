@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "bench/bench_ceilings.hpp"
 #include "bench/bench_config.hpp"
@@ -683,3 +684,40 @@ TEST_CASE("tools/plot-bench draws the JSON lines") {
 }
 
 }  // TEST_SUITE
+
+TEST_CASE("bench/peers/deepgemm_peer.py reruns exactly the rows our JSON records name") {
+  if (shell("python3 -c 'import json'").code != 0) {
+    MESSAGE("no python3 here: the peer script's parser not exercised");
+    return;
+  }
+  jit::test::TempDir dir("dgpeer");
+  const std::string jsonl = dir.path() + "/ours.jsonl";
+  {
+    std::ofstream out(jsonl);
+    Measurement dense = timed(0, "sm90", true, 10);
+    dense.layout = Layout::dense;
+    dense.m = 64, dense.n = 2112, dense.k = 7168, dense.group_rows = {64};
+    Measurement masked = timed(1, "sm90", true, 10);
+    masked.suite = "moe-masked", masked.shape = "2x512 4096x7168", masked.layout = Layout::masked, masked.groups = 2;
+    masked.m = 4096, masked.max_m = 4096, masked.n = 4096, masked.k = 7168, masked.valid_rows = 1203;
+    masked.group_rows = {579, 624}, masked.expected_m = 601;
+    Measurement peer = timed(1, "cublas", false, 10);  // peers are not rerun
+    Measurement bf16 = dense;
+    bf16.recipe = "bf16";  // only the fp8 recipe is DeepGEMM's
+    for (const Measurement& m : {dense, masked, peer, bf16}) out << to_json(m, Ceilings{}).dump() << "\n";
+  }
+  const Run r = shell("python3 '" JITGEMM_SOURCE_DIR "/bench/peers/deepgemm_peer.py' --list --shapes-from '" + jsonl + "'");
+  CAPTURE(r.out);
+  REQUIRE(r.code == 0);
+  std::vector<nlohmann::json> ps;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '{') ps.push_back(nlohmann::json::parse(line));
+  REQUIRE(ps.size() == 2);
+  CHECK(ps[0]["layout"] == "dense");
+  CHECK(ps[0]["group_rows"] == nlohmann::json::array({64}));
+  CHECK(ps[1]["layout"] == "masked");
+  CHECK(ps[1]["group_rows"] == nlohmann::json::array({579, 624}));
+  CHECK(ps[1]["max_m"] == 4096);
+  CHECK(ps[1]["expected_m_record"] == 601);  // DeepGEMM gets the expected_m our call had
+}
