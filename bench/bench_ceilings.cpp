@@ -68,10 +68,10 @@ CeilingRecord mma_rate(Timer& timer, const DeviceSpec& dev, DType t) {
 
 // The clock a one-CTA-per-SM loop ran at (its last call: each CTA's thread 0 wrote its cycles and
 // nanoseconds), and its FMA per SM cycle.
-struct LoopClock {
+struct LoopRate {
   double ghz = 0, fma_per_clk = 0;
 };
-LoopClock loop_clock(Timer& timer, const testing::DeviceBuffer& clocks, unsigned ctas, double flops) {
+LoopRate loop_rate(Timer& timer, const testing::DeviceBuffer& clocks, unsigned ctas, double flops) {
   std::vector<unsigned long long> ck(2 * ctas);
   TEST_CU(cuStreamSynchronize(timer.stream()));
   clocks.download(ck.data(), ck.size() * sizeof(ck[0]));
@@ -108,7 +108,7 @@ std::vector<CeilingRecord> mma_fed(Timer& timer, const DeviceSpec& dev) {
     const double flops = double(d.grid[0]) * kIters * 8 * 4 * 32 * (2.0 * 16 * 8 * 16);
     // The rate per SM cycle: what the data path allows whatever the clock (the HMMA pipe peaks at
     // 4096/3 FMA per cycle and SM on Hopper).
-    const LoopClock lc = loop_clock(timer, clocks, d.grid[0], flops);
+    const LoopRate lc = loop_rate(timer, clocks, d.grid[0], flops);
     CeilingRecord r;
     r.name = copy ? "mma_bf16_fed" : "mma_bf16_ldmatrix";
     r.value = flops / (tm.gpu.median * 1e-6) / 1e12;
@@ -144,7 +144,7 @@ std::vector<CeilingRecord> wgmma_fp8(Timer& timer, const DeviceSpec& dev) {
     timer.first_call_ms(call);
     const Timing tm = timer.measure(call);
     const double flops = double(d.grid[0]) * kIters * 2.0 * 128 * 128 * 128;
-    const LoopClock lc = loop_clock(timer, clocks, d.grid[0], flops);  // the wgmma pipe: 4096 FMA/clk/SM
+    const LoopRate lc = loop_rate(timer, clocks, d.grid[0], flops);  // the wgmma pipe: 4096 FMA/clk/SM
     CeilingRecord r;
     r.name = promote ? "wgmma_fp8_promoted" : "wgmma_fp8";
     r.value = flops / (tm.gpu.median * 1e-6) / 1e12;

@@ -85,6 +85,26 @@ __device__ __forceinline__ u32 ceiling_hash(u32 x) {
   return x ^ (x >> 16);
 }
 
+// A loop's SM cycles and nanoseconds, for the clock it ran at: started before the loop, stored by
+// each CTA's thread 0 after it (clocks[2 b], clocks[2 b + 1]).
+struct LoopClock {
+  long long c0;
+  unsigned long long t0;
+  __device__ __forceinline__ static LoopClock start() {
+    LoopClock c;
+    c.c0 = clock64();
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(c.t0));
+    return c;
+  }
+  __device__ __forceinline__ void store(unsigned long long* clocks) const {
+    if (threadIdx.x != 0) return;
+    unsigned long long t1;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t1));
+    clocks[2 * blockIdx.x] = static_cast<unsigned long long>(clock64() - c0);
+    clocks[2 * blockIdx.x + 1] = t1 - t0;
+  }
+};
+
 // Each warp runs CHAINS independent accumulator chains (one A fragment times CHAINS B fragments, like
 // a kernel's N sub-tiles) so the tensor pipe never waits on a previous mma's result; nothing but
 // registers is touched until the single store at the end. The A fragment changes every iteration
@@ -183,9 +203,7 @@ __global__ void __launch_bounds__(kMmaFedThreads, 1) mma_fed_kernel(const MmaFed
   int read_stage = 0, write_stage = STAGES - 1;
   u32 read_addr = base;
   load_fragments(0, read_addr, 0);
-  const long long c0 = clock64();
-  unsigned long long t0;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+  const LoopClock loop_clock = LoopClock::start();
   for (i64 it = 0; it < p.iters; ++it) {
 #pragma unroll
     for (int ks = 0; ks < BK / 16; ++ks) {
@@ -216,12 +234,7 @@ __global__ void __launch_bounds__(kMmaFedThreads, 1) mma_fed_kernel(const MmaFed
 #pragma unroll
     for (int n = 0; n < NT; ++n) sum += acc[m][n][0] + acc[m][n][1] + acc[m][n][2] + acc[m][n][3];
   p.out[blockIdx.x * blockDim.x + tid] = sum;
-  if (tid == 0) {
-    unsigned long long t1;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t1));
-    p.clocks[2 * blockIdx.x] = static_cast<unsigned long long>(clock64() - c0);
-    p.clocks[2 * blockIdx.x + 1] = t1 - t0;
-  }
+  loop_clock.store(p.clocks);
 }
 
 // Grid-stride copy of 16-byte vectors; UNROLL independent loads in flight per thread before the

@@ -75,9 +75,7 @@ __global__ void __launch_bounds__(kWgmmaFp8Threads, 1) wgmma_fp8_kernel(const Wg
     sm90::promote<kAcc, false>(out, f.acc, c, kN / 8);
   };
   InFlight x, y;
-  const long long c0 = clock64();
-  unsigned long long t0;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+  const LoopClock loop_clock = LoopClock::start();
   if constexpr (PROMOTE) {
     // The GEMM's loop shape (K blocks as int, both tails): with a single tail after an i64 loop
     // ptxas serialized the wgmma (C7514).
@@ -117,12 +115,7 @@ __global__ void __launch_bounds__(kWgmmaFp8Threads, 1) wgmma_fp8_kernel(const Wg
 #pragma unroll
   for (int i = 0; i < kAcc; ++i) sum += out[i];
   p.out[blockIdx.x * blockDim.x + tid] = sum;
-  if (tid == 0) {
-    unsigned long long t1;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t1));
-    p.clocks[2 * blockIdx.x] = static_cast<unsigned long long>(clock64() - c0);
-    p.clocks[2 * blockIdx.x + 1] = t1 - t0;
-  }
+  loop_clock.store(p.clocks);
 }
 
 }  // namespace jit::util
