@@ -66,19 +66,45 @@ CeilingRecord mma_rate(Timer& timer, const DeviceSpec& dev, DType t) {
   return r;
 }
 
-// The clock a one-CTA-per-SM loop ran at (its last call: each CTA's thread 0 wrote its cycles and
-// nanoseconds), and its FMA per SM cycle.
-struct LoopRate {
-  double ghz = 0, fma_per_clk = 0;
+// A one-CTA-per-SM ceiling loop (mma_fed_kernel, wgmma_fp8_kernel): its launch, one float per
+// thread for its results, and each CTA's thread 0's cycles and nanoseconds (LoopClock).
+struct PerSmLoop {
+  detail::LaunchDims d;
+  testing::DeviceBuffer out, clocks;
+  PerSmLoop(const DeviceSpec& dev, unsigned threads, unsigned smem)
+      : out(static_cast<std::size_t>(dev.num_sms) * threads * sizeof(float)),
+        clocks(static_cast<std::size_t>(dev.num_sms) * 2 * sizeof(unsigned long long)) {
+    d.grid[0] = static_cast<unsigned>(dev.num_sms);
+    d.block[0] = threads;
+    d.smem = smem;
+  }
+  struct Result {
+    CeilingRecord record;  // name, TFLOP/s and times; the caller writes `how`
+    double ghz = 0, fma_per_clk = 0;  // the clock of the last call, and the FMA per SM cycle
+  };
+  // Loads and times src with params p (`flops` a call).
+  template <class P>
+  Result run(Timer& timer, const detail::KernelSource& src, const P& p, const char* kernel, std::string name,
+             double flops) {
+    CUfunction fn = Runtime::global().load_kernel(timer.stream(), src.stub, src.name_expr, d.smem);
+    const Call call = [&](CUstream s) { detail::launch_kernel(fn, d, p, s, kernel); };
+    timer.first_call_ms(call);
+    const Timing tm = timer.measure(call);
+    std::vector<unsigned long long> ck(2 * d.grid[0]);
+    TEST_CU(cuStreamSynchronize(timer.stream()));
+    clocks.download(ck.data(), ck.size() * sizeof(ck[0]));
+    double cycles = 0, ns = 0;
+    for (unsigned i = 0; i < d.grid[0]; ++i) cycles += double(ck[2 * i]), ns += double(ck[2 * i + 1]);
+    Result r;
+    r.record.name = std::move(name);
+    r.record.value = flops / (tm.gpu.median * 1e-6) / 1e12;
+    r.record.unit = "TFLOP/s";
+    r.record.us = tm.gpu;
+    r.ghz = ns > 0 ? cycles / ns : 0;
+    r.fma_per_clk = cycles > 0 ? flops / 2 / cycles : 0;  // per SM: one CTA each
+    return r;
+  }
 };
-LoopRate loop_rate(Timer& timer, const testing::DeviceBuffer& clocks, unsigned ctas, double flops) {
-  std::vector<unsigned long long> ck(2 * ctas);
-  TEST_CU(cuStreamSynchronize(timer.stream()));
-  clocks.download(ck.data(), ck.size() * sizeof(ck[0]));
-  double cycles = 0, ns = 0;
-  for (unsigned i = 0; i < ctas; ++i) cycles += double(ck[2 * i]), ns += double(ck[2 * i + 1]);
-  return {ns > 0 ? cycles / ns : 0, cycles > 0 ? flops / 2 / cycles : 0};
-}
 
 // The sm80 family's 256x128 main loop over an L2-resident slab, without (ldmatrix only) and with
 // its stage copies (mma_fed_kernel). Returns nothing where the 144 KB of stages do not fit.
@@ -90,36 +116,23 @@ std::vector<CeilingRecord> mma_fed(Timer& timer, const DeviceSpec& dev) {
   const i64 ld = i64{k_blocks} * 64;
   testing::DeviceBuffer slab(static_cast<std::size_t>(384 * ld * 2));
   testing::fill_random(timer.stream(), slab.get(), DType::bf16, 384 * ld, 2026);
-  detail::LaunchDims d;
-  d.grid[0] = static_cast<unsigned>(dev.num_sms);
-  d.block[0] = util::kMmaFedThreads;
-  d.smem = util::kMmaFedSmem;
-  testing::DeviceBuffer out(static_cast<std::size_t>(d.grid[0]) * util::kMmaFedThreads * sizeof(float));
-  testing::DeviceBuffer clocks(static_cast<std::size_t>(d.grid[0]) * 2 * sizeof(unsigned long long));
+  PerSmLoop loop(dev, util::kMmaFedThreads, util::kMmaFedSmem);
   constexpr i64 kIters = 4096;
-  const util::MmaFedParams p{out.as<float>(), kIters, slab.get(), ld, k_blocks, clocks.as<unsigned long long>()};
+  const util::MmaFedParams p{loop.out.as<float>(), kIters, slab.get(), ld, k_blocks, loop.clocks.as<unsigned long long>()};
+  const double flops = double(dev.num_sms) * kIters * 8 * 4 * 32 * (2.0 * 16 * 8 * 16);
   std::vector<CeilingRecord> recs;
   for (bool copy : {false, true}) {
-    const detail::KernelSource src = mma_fed_source(copy);
-    CUfunction fn = Runtime::global().load_kernel(timer.stream(), src.stub, src.name_expr, util::kMmaFedSmem);
-    const Call call = [&](CUstream s) { detail::launch_kernel(fn, d, p, s, "mma_fed_kernel"); };
-    timer.first_call_ms(call);
-    const Timing tm = timer.measure(call);
-    const double flops = double(d.grid[0]) * kIters * 8 * 4 * 32 * (2.0 * 16 * 8 * 16);
     // The rate per SM cycle: what the data path allows whatever the clock (the HMMA pipe peaks at
     // 4096/3 FMA per cycle and SM on Hopper).
-    const LoopRate lc = loop_rate(timer, clocks, d.grid[0], flops);
-    CeilingRecord r;
-    r.name = copy ? "mma_bf16_fed" : "mma_bf16_ldmatrix";
-    r.value = flops / (tm.gpu.median * 1e-6) / 1e12;
-    r.unit = "TFLOP/s";
-    r.how = fmt::format("{:.0f} FMA/clk/SM at {:.2f} GHz; {} CTAs x 8 warps of 64x64, 3 stages, {} K blocks each{}",
-                        lc.fma_per_clk, lc.ghz, d.grid[0], kIters,
-                        copy ? fmt::format(", 48 KB cp.async per K block from a {} MB L2-resident slab ({:.0f} GB/s)",
-                                           384 * ld * 2 >> 20, double(d.grid[0]) * kIters * 49152 / (tm.gpu.median * 1e-6) / 1e9)
-                             : ", the stages filled once");
-    r.us = tm.gpu;
-    recs.push_back(r);
+    PerSmLoop::Result r = loop.run(timer, mma_fed_source(copy), p, "mma_fed_kernel",
+                                   copy ? "mma_bf16_fed" : "mma_bf16_ldmatrix", flops);
+    r.record.how = fmt::format(
+        "{:.0f} FMA/clk/SM at {:.2f} GHz; {} CTAs x 8 warps of 64x64, 3 stages, {} K blocks each{}", r.fma_per_clk,
+        r.ghz, dev.num_sms, kIters,
+        copy ? fmt::format(", 48 KB cp.async per K block from a {} MB L2-resident slab ({:.0f} GB/s)", 384 * ld * 2 >> 20,
+                           double(dev.num_sms) * kIters * 49152 / (r.record.us.median * 1e-6) / 1e9)
+             : ", the stages filled once");
+    recs.push_back(r.record);
   }
   return recs;
 }
@@ -128,33 +141,20 @@ std::vector<CeilingRecord> mma_fed(Timer& timer, const DeviceSpec& dev) {
 // what the two-level accumulation costs where nothing else does.
 std::vector<CeilingRecord> wgmma_fp8(Timer& timer, const DeviceSpec& dev) {
   if (dev.smem_per_block_optin < static_cast<int>(util::kWgmmaFp8Smem)) return {};
-  detail::LaunchDims d;
-  d.grid[0] = static_cast<unsigned>(dev.num_sms);
-  d.block[0] = util::kWgmmaFp8Threads;
-  d.smem = util::kWgmmaFp8Smem;
-  testing::DeviceBuffer out(static_cast<std::size_t>(d.grid[0]) * util::kWgmmaFp8Threads * sizeof(float));
-  testing::DeviceBuffer clocks(static_cast<std::size_t>(d.grid[0]) * 2 * sizeof(unsigned long long));
+  PerSmLoop loop(dev, util::kWgmmaFp8Threads, util::kWgmmaFp8Smem);
   constexpr i64 kIters = 4096;  // ~1.2 ms a call at 1.5 GHz: long enough for the clock to settle
-  const util::WgmmaFp8Params p{out.as<float>(), kIters, 2026u, clocks.as<unsigned long long>()};
+  const util::WgmmaFp8Params p{loop.out.as<float>(), kIters, 2026u, loop.clocks.as<unsigned long long>()};
+  const double flops = double(dev.num_sms) * kIters * 2.0 * 128 * 128 * 128;
   std::vector<CeilingRecord> recs;
-  for (bool promote : {false, true}) {
-    const detail::KernelSource src = wgmma_fp8_source(promote);
-    CUfunction fn = Runtime::global().load_kernel(timer.stream(), src.stub, src.name_expr, util::kWgmmaFp8Smem);
-    const Call call = [&](CUstream s) { detail::launch_kernel(fn, d, p, s, "wgmma_fp8_kernel"); };
-    timer.first_call_ms(call);
-    const Timing tm = timer.measure(call);
-    const double flops = double(d.grid[0]) * kIters * 2.0 * 128 * 128 * 128;
-    const LoopRate lc = loop_rate(timer, clocks, d.grid[0], flops);  // the wgmma pipe: 4096 FMA/clk/SM
-    CeilingRecord r;
-    r.name = promote ? "wgmma_fp8_promoted" : "wgmma_fp8";
-    r.value = flops / (tm.gpu.median * 1e-6) / 1e12;
-    r.unit = "TFLOP/s";
-    r.how = fmt::format("{:.0f} FMA/clk/SM at {:.2f} GHz; {} CTAs x 2 warpgroups of 64x128, 4 stages filled once, "
-                        "{} K blocks each{}",
-                        lc.fma_per_clk, lc.ghz, d.grid[0], kIters,
-                        promote ? ", two accumulators in turn, each K block promoted with its scales" : ", one chain");
-    r.us = tm.gpu;
-    recs.push_back(r);
+  for (bool promote : {false, true}) {  // the wgmma pipe: 4096 FMA/clk/SM
+    PerSmLoop::Result r = loop.run(timer, wgmma_fp8_source(promote), p, "wgmma_fp8_kernel",
+                                   promote ? "wgmma_fp8_promoted" : "wgmma_fp8", flops);
+    r.record.how = fmt::format("{:.0f} FMA/clk/SM at {:.2f} GHz; {} CTAs x 2 warpgroups of 64x128, 4 stages filled "
+                               "once, {} K blocks each{}",
+                               r.fma_per_clk, r.ghz, dev.num_sms, kIters,
+                               promote ? ", two accumulators in turn, each K block promoted with its scales"
+                                       : ", one chain");
+    recs.push_back(r.record);
   }
   return recs;
 }
