@@ -95,57 +95,57 @@ TileConfig make_config(const Shape& s, int smem_optin) {
 // ---- The performance model (estimate_cycles). Units: SM clock cycles at the ~1.75 GHz an H200
 // sustains under FP8 load. The structure and the first calibration come from
 // bench/sweeps_sm90_fp8_overlap_h200.txt (session 2); every constant below is fitted (coordinate
-// descent, then a random search, on the log run-time error and the choices; bench/NOTES.md v0.6)
-// to bench/sweeps_sm90_fp8_v0.6b_h200.txt: the 30 PEERS.md shapes x 21 CLUSTER=1 tiles and the
-// split-K tiles, measured with the uniform-datapath consumers and the B scales staged by the
-// producer. The model predicts those 612 unsplit run times with an RMS error of 9.1%, and its
-// choices run at 0.991 of the fastest measured tile (geomean); the worst are the masked
-// 2x512/4x256 4096x7168 shapes (0.90, 0.95), whose best tile depends on the expert sizes drawn
-// (device data the host does not see). The constants are fits, not measurements: several trade
-// off against each other.
+// descent, then a random search, on the log run-time error and the choices; tools/fit-fp8-model)
+// to bench/sweeps_sm90_fp8_v0.19_h200.txt: the 30 PEERS.md shapes x 15 CLUSTER=1 tiles (64x32 to
+// 256x128), measured with both K loops unrolled over slot-aligned rounds (v0.19). The split-K
+// constants keep their v0.6b fit (bench/sweeps_sm90_fp8_v0.6b_h200.txt; that sweep has no split
+// tile). The model predicts the 432 run times with an RMS error of 10.0%, and its choices run at
+// 0.990 of the fastest measured tile (geomean); the worst is masked 2x512 4096x7168 (0.92), whose
+// best tile depends on the expert sizes drawn (device data the host does not see). The constants
+// are fits, not measurements: several trade off against each other.
 
 // The consumers' work per pipeline stage (one 128-deep K block) -- the wgmma rate first: 4096 e4m3
 // FMA per SM cycle nominally (fitted: ~1 model cycle per 4096, the model's clock being a fit
 // too), or the wgmma's shared-memory operand reads (A 2 KB + B BLOCK_N x 32 bytes per m64k32,
 // 128 B/cycle) where those take longer.
-constexpr double kMmaCyclesPerFma = 1.00899 / 4096;
+constexpr double kMmaCyclesPerFma = 1.0005 / 4096;
 // The plain K loop (OVERLAP=0: BLOCK_N > 128 or BLOCK_M = 256, and the forced/no-promotion
 // variants):
 //  - One warpgroup (BLOCK_M = 64) runs a serial chain: wait for the stage, 4 x wgmma, drain, release,
 //    promote (N/2 FFMA per thread). The fixed part (barrier, issue and drain latencies) dominates
 //    narrow tiles (v0.3: 64x32 measured ~405 cycles a stage for 64 cycles of MMA).
-constexpr double kOneWgStage = 122.908;
+constexpr double kOneWgStage = 64.1443;
 //  - Two warpgroups run in step on the same stage, sharing the tensor cores, then promote together
 //    (N FFMA issue cycles per SM sub-partition, of which kTwoWgPromote per column show). Each
 //    64-row wave's chain (wgmma issue, drain, promotion) has a floor (kWaveFloor) that the other
 //    warpgroup's MMAs cannot hide when they are short (v0.3: 256x64 measured ~1000 cycles a stage,
 //    two waves, for 573 of MMA). With one wave per warpgroup (BLOCK_M = 128: the wide tiles
 //    128x144..192) the two warpgroups' chains interleave better than the sum says: kPlainOneWave.
-constexpr double kTwoWgStage = 126.623, kWaveFloor = 185.281, kTwoWgPromote = 0.769737, kPlainOneWave = 0.850759;
+constexpr double kTwoWgStage = 158.391, kWaveFloor = 144.338, kTwoWgPromote = 0.194354, kPlainOneWave = 0.91556;
 //  - A tile whose columns straddle two 128-wide B scale blocks (BLOCK_N 48, 80, 96, 112, 144, 160,
 //    192) promotes with two scales, chosen once per group of column blocks (sm90/fp8_promote.cuh),
 //    and pays per promotion.
-constexpr double kStraddleOneWg = 86.4844, kStraddleTwoWg = 3.89108, kStraddleTwoWgPerColumn = 0.71183;
+constexpr double kStraddleOneWg = 80.2598, kStraddleTwoWg = 2.47727, kStraddleTwoWgPerColumn = 0.328767;
 // The overlapped K loop (OVERLAP=1, sm90/fp8_consume_overlapped.cuh): each warpgroup keeps the next
 // stage's wgmma in flight while it waits for the older one, releases its slot and promotes it, so
 // that chain (barrier wait, issue, release, promotion) runs beside the tensor cores instead of after
 // them. A stage takes a soft maximum (kOverlapNorm) of the MMAs of all active waves and one
 // warpgroup's chain: ~190 cycles with one warpgroup, ~290 with two (they share the SM's issue slots
 // and the promotion is 2 x N FFMA per sub-partition), plus the straddle's second scale.
-constexpr double kOverlapOneWg = 175.269, kOverlapTwoWg = 269.556, kOverlapNorm = 1.4;
-constexpr double kOverlapStraddle = 1.34092, kOverlapStraddleOneWgPerColumn = 0.977294,
-                 kOverlapStraddleTwoWgPerColumn = 0.315633;
+constexpr double kOverlapOneWg = 164.621, kOverlapTwoWg = 213.116, kOverlapNorm = 1.4;
+constexpr double kOverlapStraddle = 2.54553, kOverlapStraddleOneWgPerColumn = 0.892474,
+                 kOverlapStraddleTwoWgPerColumn = 0.308266;
 // With few busy SMs the GPU runs a higher clock (the H200 boosts up to 1.98 GHz, 13% above the loaded
 // clock): the consumers' cycles shrink by up to kClockBoost as the grid empties (64x2112x7168 on 17
 // to 33 CTAs runs the consumer-bound stages ~5-8% faster than the 4096-row shapes on 132).
-constexpr double kClockBoost = 0.102903;
+constexpr double kClockBoost = 0.159336;
 
 // Bytes into the SM per stage (A rows, out-of-bounds ones included: TMA writes their zeros to
 // shared memory all the same; B rows; A scales) come through L2: one SM's TMA pulls at most
 // kSmFeed bytes a cycle, and the L2 delivers kL2FeedPerSm per SM (7600 B/cycle, ~13 TB/s, on 132
 // SMs: the large-M rate of the overlapped tiles -- 64x64 moves 16.6 KB in ~285 cycles a stage,
 // 128x64 25 KB in ~480). A grid of fewer CTAs gets more each.
-constexpr double kSmFeed = 62.9441, kL2FeedPerSm = 55.7631;
+constexpr double kSmFeed = 70.9623, kL2FeedPerSm = 61.3716;
 
 // A stage's load latency, hidden by the stages in flight: an L2 hit, plus for first-touch data an
 // HBM miss whose queueing grows with the CTAs streaming at once. A stage waits for its slowest load,
@@ -156,7 +156,7 @@ constexpr double kSmFeed = 62.9441, kL2FeedPerSm = 55.7631;
 // requested). This is what makes deep pipelines win at small M: 64x64 (13 stages) beats 128x64 (8)
 // on 64x7168x16384 by 1.7x; and it is what slows the 1-3-wave 64xN tiles of 64x24576x1536 (B read
 // once, every stage a miss).
-constexpr double kLatencyHit = 1511.92, kLatencyMiss = 2961.71, kBFirst = 0.682454;
+constexpr double kLatencyHit = 1357.18, kLatencyMiss = 2820.9, kBFirst = 0.65787;
 
 // A stage is a soft maximum (kStageNorm) of the consumers, the feed and the latency over the stages
 // in flight: the three overlap imperfectly.
@@ -166,20 +166,20 @@ constexpr double kStageNorm = 18;
 // bf16 tile, which each consumer warpgroup does for its own rows (a 64x128 tile takes one
 // warpgroup twice as long as a 128x64 tile takes two) -- and in the m_indices layout the expert-id
 // loads the consumers wait on at the tile's start.
-constexpr double kEpilogueFixed = 320.964, kEpilogueBytesPerCycle = 38.2647, kIndicesPerTile = 907.459;
+constexpr double kEpilogueFixed = 1134.06, kEpilogueBytesPerCycle = 82.9324, kIndicesPerTile = 1145.79;
 
 // Per kernel: launch, prologue (barrier init, descriptor fetch, first loads) and the tail, which
 // nothing overlaps; then the CTAs' path and the HBM traffic, combined in a 2-norm (streaming from
 // HBM and computing overlap only in part). kHbmBytesPerCycle: the rate of the unique traffic,
 // 128-byte rows strided by K (~4.4 TB/s under that combination; the HBM-bound shapes measure 2-3.3
 // TB/s overall, fixed cost included).
-constexpr double kKernelFixed = 9601.71, kHbmBytesPerCycle = 2294.27;
+constexpr double kKernelFixed = 10306.9, kHbmBytesPerCycle = 2556.49;
 // B tiles shared by several m-blocks are not all L2 hits: sharers drift apart and the L2 evicts in
 // between, so each m-block beyond an expert's first re-fetches ~kBRefetch of its B bytes from HBM.
 // Fitted to the sweep; it is what the 64-row tiles lose where B traffic dominates: moe-contiguous
 // 32x256 4096x7168 (v0.5: 64x128 469 TFLOP/s against 865 for 128x128; even with this term the
 // model stays optimistic there) and 128x7168x16384 (128x64 beats 64x128, same grid and stages).
-constexpr double kBRefetch = 0.111281;
+constexpr double kBRefetch = 0.203931;
 
 // Not calibrated: CLUSTER=2 is no candidate of the heuristics (see choose_tile); forced only.
 constexpr double kClusterStart = 1000;
@@ -394,6 +394,23 @@ int grid_size(const TileConfig& c, const ProblemDesc& p, const DeviceSpec& dev) 
   return sm90_common::persistent_grid(tiles * c.split, dev, c.cluster * c.split, p.layout == Layout::masked);
 }
 
+// The overlapped loop's stages for a tile of `kb` K blocks, at most `max` (bench/NOTES.md v0.19).
+// Every tile starts on slot 0, so it takes ceil(kb / STAGES) rounds and the slots past its last K
+// block in the last round carry nothing: the pipeline holds kb / rounds K blocks on average. The
+// fewest rounds (those of `max`) with the fewest slots: the K blocks spread evenly over them
+// (64x64 on 16 K blocks: 8 stages in 2 rounds, not 13 with 10 empty slots). Odd counts above 6 go
+// to the next even one (down where that would exceed max): the loop is unrolled over lcm(STAGES,
+// 2) slots, and 26 steps of 64x64 measured 5-7% slower than 24 (S13 vs S12, one or five rounds).
+// Shallow pipelines (max < 8: 128x128's 5) keep their depth: 128x128 on 16 K blocks ran 4-6% slower
+// with 4 stages in 4 rounds than with 5 stages and 4 empty slots (masked 7168x2048, H200).
+int round_stages(int max, i64 kb) {
+  if (max < 8) return max;
+  const i64 rounds = std::max<i64>(1, (kb + max - 1) / max);
+  int s = static_cast<int>(std::min<i64>(max, (kb + rounds - 1) / rounds));
+  if (s % 2 == 1 && s > 6) s = s + 1 <= max ? s + 1 : s - 1;
+  return std::max(s, 2);
+}
+
 TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
   // choose() runs on every launch: remember this thread's last answer (a call repeated with the
   // same shape then costs a few compares instead of ~60 estimates).
@@ -416,6 +433,10 @@ TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
     if (best.block_m == 0 || cycles < best_cycles * 0.999) best = c, best_cycles = cycles;
   }
   if (best.block_m == 0) throw Unsupported("jit: sm90_fp8: no tile config fits " + dev.name);
+  if (best.overlap) {
+    const i64 kb = (p.k + sm90::kBlockK - 1) / sm90::kBlockK;
+    best.stages = round_stages(best.stages, (kb + best.split - 1) / best.split);  // a CTA's K blocks
+  }
   best.l2_hints = l2_hints_for(p, dev, best.block_m);
   memo.store(p, dev, best);
   return best;

@@ -34,6 +34,8 @@ constexpr bool overlap_fits(int block_m, int block_n) { return block_m <= 128 &&
 // The deepest pipeline that fits `smem_bytes` of shared memory (capped; 0 if none fits), and the
 // dynamic shared memory of a config (the kernel's own sizeof).
 int max_stages(int block_m, int block_n, int smem_bytes, int split = 1);
+// The heuristics' stage count for the overlapped loop: at most `max`, for a CTA's `kb` K blocks.
+int round_stages(int max, i64 kb);
 int smem_bytes(int block_m, int block_n, int stages, int split = 1);
 
 // Every config the heuristics may choose for `layout` on a device with `smem_optin` bytes of

@@ -183,6 +183,25 @@ TEST_CASE("odd shapes and the no-promotion variant compile") {
   }
 }
 
+TEST_CASE("the overlapped loop's stages: the fewest rounds, the K blocks spread evenly, even above 6, from 8") {
+  using fp8::round_stages;
+  CHECK(round_stages(13, 16) == 8);    // 2 rounds of 8, not 13 + 3
+  CHECK(round_stages(13, 56) == 12);   // 5 rounds: 12 (4 empty slots) rather than an odd 13
+  CHECK(round_stages(13, 128) == 12);  // odd at the maximum: down to even
+  CHECK(round_stages(16, 56) == 14);   // 4 rounds of 14
+  CHECK(round_stages(16, 16) == 16);
+  CHECK(round_stages(8, 4) == 4);      // one round, no empty slot
+  CHECK(round_stages(9, 128) == 8);
+  CHECK(round_stages(5, 128) == 5);    // shallow pipelines keep their depth
+  CHECK(round_stages(5, 16) == 5);
+  CHECK(round_stages(13, 1) == 2);
+  // The heuristics apply it to the overlapped tiles only.
+  const DeviceSpec dev = flagship_device("sm_90a");
+  const ProblemDesc p = fp8_problem(Layout::dense, 64, 7168, 2048);
+  const TileConfig c = fp8::choose_tile(p, dev);
+  if (c.overlap) CHECK(c.stages == round_stages(fp8::max_stages(c.block_m, c.block_n, dev.smem_per_block_optin), 16));
+}
+
 TEST_CASE("forced configs are checked") {
   GemmOptions o;
   o.family = Family::sm90;
@@ -316,19 +335,19 @@ TEST_CASE("transpose_a_scales rejects bad arguments before touching the GPU") {
   CHECK(a_scales_ld(8) == 8);
 }
 
-// The heuristics against the H200 sweep (bench/sweeps_sm90_fp8_v0.6b_h200.txt, session 4: every
-// PEERS.md shape under 21 CLUSTER=1 tiles -- 64x16 to 128x128 with the overlapped K loop, the wider
-// and taller ones with the plain loop -- and the split-K tiles, deepest pipeline each, "<suite>
-// <BMxBN> [i/n] <shape> sm90 <us> us <TFLOP/s> TFLOP/s ok"; lines whose tile carries ",CLUSTER=2"
-// are forced variants, for reference, and do not match): for each shape the tile the heuristics
-// choose must have been measured, and within 5% of the fastest; and estimate_cycles must track every
-// measured run time (cycles at the ~1.75 GHz the model is calibrated in). This pins the model to the
-// measurements. (The older sweeps, bench/sweeps_sm90_fp8{,_overlap,_split,_v0.6}_h200.txt, were
-// measured with the kernels of v0.3, v0.4, v0.5 and v0.6 before the B scales were staged.)
+// The heuristics against the H200 sweep (bench/sweeps_sm90_fp8_v0.19_h200.txt, session 17: every
+// PEERS.md shape under 15 CLUSTER=1 tiles -- 64x32 to 128x128 with the overlapped K loop, the wider
+// and taller ones with the plain loop -- deepest pipeline each, "<suite> <BMxBN> [i/n] <shape> sm90
+// <us> us <TFLOP/s> TFLOP/s ok"; the "heuristics" lines are the choices of the build measured, for
+// reference, and do not match): for each shape the tile the heuristics choose must have been
+// measured, and within 5% of the fastest; and estimate_cycles must track every measured run time
+// (cycles at the ~1.75 GHz the model is calibrated in). This pins the model to the measurements.
+// (The older sweeps, bench/sweeps_sm90_fp8{,_overlap,_split,_v0.6,_v0.6b}_h200.txt, were measured
+// with the kernels of v0.3 to v0.6, before the K loops were unrolled over the slots.)
 TEST_CASE("the heuristics choose the fastest measured tile of the H200 sweep") {
   // Masked 2x512 and 4x256 4096x7168: 128x128 to 128x192 within ~10% of each other, the order set
   // by the masked_m values drawn (the host plans with expected_m), so a looser bound there.
-  const SweepCheck s{"sweeps_sm90_fp8_v0.6b_h200.txt", "fp8", 950,
+  const SweepCheck s{"sweeps_sm90_fp8_v0.19_h200.txt", "fp8", 420,
                      {{"moe-masked", "2x512 4096x7168"}, {"moe-masked", "4x256 4096x7168"}}, 0.89};
   const DeviceSpec dev = flagship_device("sm_90a");  // the H200's 132 SMs and 227 KB
   const SweepResult r = check_against_sweep(
@@ -348,7 +367,7 @@ TEST_CASE("the heuristics choose the fastest measured tile of the H200 sweep") {
       });
   CHECK(r.shapes == 30);
   CHECK(r.geomean >= 0.98);
-  CHECK(r.rms <= 0.10);  // 9.2% when calibrated (v0.6b)
+  CHECK(r.rms <= 0.105);  // 10.0% when calibrated (v0.19)
 }
 
 TEST_CASE("the tensor maps obey TMA's rules for every candidate") {

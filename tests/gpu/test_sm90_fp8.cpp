@@ -226,6 +226,23 @@ GPU_CASE("sm90 fp8 sanitizer L2 hints") {
   check_spec(s, "BLOCK_M=128,BLOCK_N=64,L2_HINTS=1");
 }
 
+// The plain K loop takes every tile from slot 0 and completes its last round of STAGES slots
+// empty (sm90/fp8_gemm.cuh, fp8_consume): K blocks below, at and past a round, each remainder, on
+// enough tiles per CTA that the rounds run on across tiles; 256-row tiles whose last m-block has
+// two, one or no active 64-row wave per warpgroup (333 and 77 rows); multicast pairs with null
+// steps and split-K shares of the plain loop.
+GPU_CASE("sm90 fp8 plain loop: every remainder of the stage rounds") {
+  for (i64 k : {128, 256, 384, 400, 512, 896, 1040})
+    check_spec(fp8_spec(Layout::dense, {333}, 2000, k, 3 + k), "BLOCK_M=256,BLOCK_N=128,STAGES=3");
+  check_spec(fp8_spec(Layout::dense, {77}, 3000, 1040), "BLOCK_M=256,BLOCK_N=64,STAGES=4");
+  check_spec(fp8_spec(Layout::contiguous_offsets, {300, 0, 470, 130}, 3000, 1040), "BLOCK_M=128,BLOCK_N=192,STAGES=3");
+  check_spec(fp8_spec(Layout::contiguous_indices, {300, 0, 470, 130}, 3000, 640), "BLOCK_M=128,BLOCK_N=160,CLUSTER=2,STAGES=4");
+  ProblemSpec s = fp8_spec(Layout::masked, {300, 0, 470, 130}, 3000, 1040);
+  s.max_m = 512;
+  check_spec(s, "BLOCK_M=256,BLOCK_N=96,CLUSTER=2,STAGES=3");
+  check_spec(fp8_spec(Layout::dense, {200}, 2000, 1040), "BLOCK_M=128,BLOCK_N=64,SPLIT_K=3,OVERLAP=0,STAGES=4");
+}
+
 GPU_CASE("sm90 fp8 small multicast") { check_spec(fp8_spec(Layout::dense, {777}, 1000, 400), "BLOCK_M=128,BLOCK_N=64,CLUSTER=2"); }
 
 GPU_CASE("sm90 fp8 every candidate config, every layout, on a mid-size shape") {

@@ -35,6 +35,16 @@ __device__ __forceinline__ u32 thread_id_x() {
 // descriptors, loop counters -- on the uniform datapath, under uniform branches.
 __device__ __forceinline__ u32 warp_uniform(u32 v) { return __shfl_sync(0xffffffffu, v, 0); }
 
+// v, unknown to the compiler (a volatile move): what is computed from it is computed where it is
+// used, not hoisted out of a loop to live in registers across it. The unrolled K loops of the FP8
+// GEMM take their slots' descriptors from this, one add each, instead of keeping every slot's in
+// registers (which spilled).
+__device__ __forceinline__ u32 recompute_from(u32 v) {
+  u32 r;
+  asm volatile("mov.b32 %0, %1;" : "=r"(r) : "r"(v));
+  return r;
+}
+
 // setmaxnreg.{inc,dec}.sync.aligned.u32 (sm_90a, "Miscellaneous Instructions: setmaxnreg"): the
 // executing warpgroup's per-thread register budget. Every warp of the warpgroup must execute it;
 // the block must have been launched within the register file (__launch_bounds__(threads, 1)).

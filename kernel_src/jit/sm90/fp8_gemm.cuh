@@ -11,6 +11,9 @@
 //   128-byte swizzle; A scales: BLOCK_M floats; B scales: 2 floats), full/empty mbarriers
 //   (sm90/pipeline.cuh; a full barrier completes on the TMA bytes and the B scales' cp.async). The
 //   producer runs ahead across tiles, so the epilogue of one tile overlaps the loads of the next.
+//   Every tile starts on slot 0 (the producer completes the rest of a tile's last round of STAGES
+//   slots empty), so both consumer loops are unrolled over the slots: slot addresses are constants
+//   and one phase bit serves a round (v0.19: ~40 fewer instructions per warp and stage).
 // - Math. Warpgroup w owns rows [w * BLOCK_M / W, ...) in waves of 64 rows. Per stage and wave:
 //   4 x wgmma m64nBLOCK_Nk32 into a fresh fp32 accumulator, wait, release the slot (after the last
 //   wave), then CUDA cores fold it into the second accumulator: out += acc * sa[row] * sb[block].
@@ -59,7 +62,8 @@
 namespace jit::sm90 {
 
 // The producer thread: runs the scheduler, hands each step to the consumers, and loads its
-// K blocks (A, its scales and B; under split-K this CTA's share) into the pipeline.
+// K blocks (A, its scales and B; under split-K this CTA's share) into the pipeline, each step from
+// slot 0 (both consumer loops are unrolled over the slots).
 template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, int SPLIT, bool L2_HINTS,
           class Storage>
 __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
@@ -88,11 +92,20 @@ __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
     ptx::cp_async_4(sfb_dst + 4, b.first + b.next + kb);
     ptx::cp_async_mbarrier_arrive_noinc(bar);
   };
-  produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, load);
+  produce_steps<true>(sync, sched, kbs.begin, kbs.end, kStageBytes, load);
 }
 
+// A wave count known at compile time (fp8_consume's full tiles).
+template <int N>
+struct AllWaves {
+  __device__ constexpr operator int() const { return N; }
+};
+
 // The consumer warpgroups: MMAs, promotion and the epilogue (or the split-K exchange) of every
-// step the producer hands out, over K blocks [kbs.begin, kbs.end).
+// step the producer hands out, over K blocks [kbs.begin, kbs.end). Every step starts on slot 0
+// (fp8_produce, ALIGNED), so the K loop is unrolled over the STAGES slots: their addresses are
+// constants and one phase bit serves a whole round. (With the slot and phase carried from stage to
+// stage, the bookkeeping cost ~40 instructions per warp and stage: bench/NOTES.md v0.18.)
 template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, bool NO_PROMOTION, int SPLIT, class Storage,
           class Split>
 __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
@@ -109,7 +122,10 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
   const u32 tid = threadIdx.x, warp = (tid / 32) % 4, lane = tid % 32;
   const int wg_row0 = static_cast<int>(ptx::warp_uniform(tid / 128)) * kWgRows;
   const int frag_row = static_cast<int>(warp * 16 + lane / 4);  // and +8, within a 64-row wave
-  PipelineState<STAGES> st;
+  const auto desc_a0 = ptx::DescSw128::at(ptx::shared_addr(ss.a[0]) + static_cast<u32>(wg_row0 * kBlockK));
+  const auto desc_b0 = ptx::DescSw128::at(ptx::shared_addr(ss.b[0]));
+  const int num_kb = kbs.end - kbs.begin, rounds = num_kb / STAGES, tail = num_kb % STAGES;
+  u32 phase = 0;  // of every slot in the current round
   PipelineState<kTileRing> ring;
   using Ring = TileRing<kTileRing, kMathThreads / 32>;
   float acc[kAcc];
@@ -121,20 +137,20 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
     if (flags & kTileDone) break;
     const bool valid = (flags & kTileValid) != 0;
     const int group = Ring::field(slot, 0), n0 = Ring::field(slot, 1) * BLOCK_N;
-    bool active[kWaves];
-    int last_active = -1;
     const int row0 = Ring::field(slot, 2);
-    const int sfa_shift = L == Layout::contiguous_offsets ? (row0 & 3) : 0;  // see the producer
+    // Waves with no row to compute skip their MMAs (padding, rows past the expert's end). The
+    // active waves are a prefix: rows grow with the wave, and an m_indices tile has one wave.
+    int waves = 0;
     {
       const int rows = Ring::field(slot, 3);
-      // Waves with no row to compute skip their MMAs (padding, rows past the expert's end).
 #pragma unroll
       for (int v = 0; v < kWaves; ++v) {
         const int row = wg_row0 + v * 64;
-        active[v] = valid && row < rows && (L != Layout::contiguous_indices || p.groups[row0 + row] == group);
-        if (active[v]) last_active = v;
+        waves += valid && row < rows && (L != Layout::contiguous_indices || p.groups[row0 + row] == group);
       }
     }
+    const int sfa_shift = L == Layout::contiguous_offsets ? (row0 & 3) : 0;  // see the producer
+    const u32 sfa_offset = static_cast<u32>(sfa_shift + wg_row0 + frag_row) * 4;
 
     // Where the tile's B scale blocks split its columns (the scales come with each stage).
     const BScaleBlocks<BLOCK_N> sfb(p, group, n0);
@@ -144,16 +160,25 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
 #pragma unroll
       for (int i = 0; i < kAcc; ++i) out[v][i] = 0.f;
 
-    for (int kb = kbs.begin; kb < kbs.end; ++kb, st.advance()) {
+    // K block kb from slot s (an unrolled constant) of the current round over n_waves active
+    // waves: an int, or on the full-tile path a constant (AllWaves), which gets its own copy of
+    // the loop.
+    const auto stage = [&](const int s, const int kb, const auto n_waves) {
+      const PipelineState<STAGES> st{static_cast<u32>(s), phase};
       sync.pipe.consumer_wait(st);
+      if (n_waves == 0) {  // nothing to compute: hand the slot back
+        sync.pipe.consumer_release(st, lane);
+        return;
+      }
       BScales sb;  // loaded once per stage, shuffled after the first wave's first wgmma
-      sb.load(ptx::shared_addr(ss.sfb[st.stage]), lane, sync.pipe.release_lane());
-      const auto desc_a = ptx::DescSw128::at(ptx::shared_addr(ss.a[st.stage]) + wg_row0 * kBlockK);
-      const auto desc_b = ptx::DescSw128::at(ptx::shared_addr(ss.b[st.stage]));
-      const u32 sfa = ptx::shared_addr(ss.sfa[st.stage]) + static_cast<u32>(sfa_shift + wg_row0 + frag_row) * 4;
+      sb.load(ptx::shared_addr(ss.sfb[s]), lane, sync.pipe.release_lane());
+      // Slot s's descriptors: constant offsets from slot 0's (s is an unrolled constant).
+      const auto desc_a = ptx::DescSw128{ptx::recompute_from(desc_a0.lo)}.plus(s * Storage::kABytes);
+      const auto desc_b = ptx::DescSw128{ptx::recompute_from(desc_b0.lo)}.plus(s * Storage::kBBytes);
+      const u32 sfa = ptx::shared_addr(ss.sfa[s]) + sfa_offset;
 #pragma unroll
       for (int v = 0; v < kWaves; ++v) {
-        if (!active[v]) continue;
+        if (v >= n_waves) break;
         // Read the A scales before the MMAs: once the slot is released, TMA may overwrite them.
         const float sa0 = ptx::ld_shared_f32(sfa + v * 64 * 4), sa1 = ptx::ld_shared_f32(sfa + (v * 64 + 8) * 4);
         float* d = NO_PROMOTION ? out[v] : acc;
@@ -173,7 +198,7 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
 #pragma unroll
         for (int i = 0; i < kAcc; ++i) ptx::fence_operand(d[i]);
         const float c[4] = {sa0 * sb.s0, sa0 * sb.s1, sa1 * sb.s0, sa1 * sb.s1};
-        if (v == last_active) sync.pipe.consumer_release(st, lane);
+        if (v == n_waves - 1) sync.pipe.consumer_release(st, lane);
         if constexpr (NO_PROMOTION) {
           if (kb == 0)
 #pragma unroll
@@ -182,13 +207,31 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
           promote<kAcc, kStraddle>(out[v], acc, c, sfb.first_blocks);
         }
       }
-      if (last_active < 0) sync.pipe.consumer_release(st, lane);
-    }
+    };
+    // The rounds of STAGES K blocks, then the last, partial one, whose slots past the tile's
+    // end the producer completed empty.
+    const auto k_loop = [&](const auto n_waves) {
+      for (int r = 0; r < rounds; ++r) {
+#pragma unroll
+        for (int s = 0; s < STAGES; ++s) stage(s, kbs.begin + r * STAGES + s, n_waves);
+        phase ^= 1;
+      }
+      if (tail > 0) {
+#pragma unroll
+        for (int s = 0; s < STAGES; ++s) {
+          if (s < tail) stage(s, kbs.begin + rounds * STAGES + s, n_waves);
+          else stage(s, 0, 0);
+        }
+        phase ^= 1;
+      }
+    };
+    if (waves == kWaves) k_loop(AllWaves<kWaves>{});  // the common case
+    else k_loop(waves);
 
     if constexpr (NO_PROMOTION) {
 #pragma unroll
       for (int v = 0; v < kWaves; ++v) {
-        if (!active[v]) continue;
+        if (v >= waves) continue;
 #pragma unroll
         for (int i = 0; i < kAcc; ++i) acc[i] = out[v][i];
 #pragma unroll

@@ -33,6 +33,9 @@ struct Pipeline {
   u32 full, empty;
 
   __device__ __forceinline__ u32 full_bar(u32 s) const { return full + 8 * s; }
+  // The same barriers, their addresses recomputed where used (ptx::recompute_from): a K loop
+  // unrolled over the slots would otherwise keep every slot's two addresses in registers.
+  __device__ __forceinline__ Pipeline recomputed() const { return {ptx::recompute_from(full), ptx::recompute_from(empty)}; }
   __device__ __forceinline__ u32 empty_bar(u32 s) const { return empty + 8 * s; }
 
   // One thread, before anyone uses the barriers; visible to the cluster after the following
@@ -217,7 +220,10 @@ __device__ __forceinline__ void load_stage_rows(const void* map, u32 dst, u32 ba
 // issues the TMA loads of one stage, `stage_bytes` in all -- and its TileInfo for the consumers,
 // published once the step's first loads are out so that a full ring never delays them.
 // A null step turns the pipeline without data. Ends with a kTileDone slot.
-template <class Sync, class Scheduler, class Load>
+// ALIGNED: every step starts on slot 0 -- the step's last round is completed with empty slots --
+// so that a consumer unrolled over the slots reads each at a compile-time address and waits on it
+// with one phase bit per round (sm90/fp8_gemm.cuh, fp8_consume).
+template <bool ALIGNED = false, class Sync, class Scheduler, class Load>
 __device__ __forceinline__ void produce_steps(const Sync& sync, Scheduler& sched, int kb_begin, int kb_end,
                                               u32 stage_bytes, const Load& load) {
   PipelineState<Sync::kStages> st;
@@ -236,6 +242,12 @@ __device__ __forceinline__ void produce_steps(const Sync& sync, Scheduler& sched
       load(s, kb, st.stage, sync.pipe.full_bar(st.stage));
     }
     if (kb_end - kb_begin == 1) sync.tiles.put(ring, info);
+    if constexpr (ALIGNED) {
+      for (; st.stage != 0; st.advance()) {
+        sync.pipe.producer_acquire(st);
+        sync.pipe.producer_skip(st);
+      }
+    }
   }
   sync.tiles.put(ring, TileInfo{0, 0, 0, 0, kTileDone});
 }
