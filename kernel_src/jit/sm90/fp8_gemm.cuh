@@ -103,9 +103,10 @@ struct AllWaves {
 
 // The consumer warpgroups: MMAs, promotion and the epilogue (or the split-K exchange) of every
 // step the producer hands out, over K blocks [kbs.begin, kbs.end). Every step starts on slot 0
-// (fp8_produce, ALIGNED), so the K loop is unrolled over the STAGES slots: their addresses are
-// constants and one phase bit serves a whole round. (With the slot and phase carried from stage to
-// stage, the bookkeeping cost ~40 instructions per warp and stage: bench/NOTES.md v0.18.)
+// (fp8_produce: produce_steps<true>), so the K loop is unrolled over the STAGES slots: their
+// addresses are constants and one phase bit serves a whole round. (With the slot and phase carried
+// from stage to stage, the bookkeeping cost ~40 instructions per warp and stage: bench/NOTES.md
+// v0.18.)
 template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, bool NO_PROMOTION, int SPLIT, class Storage,
           class Split>
 __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,

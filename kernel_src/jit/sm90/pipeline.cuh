@@ -222,7 +222,7 @@ __device__ __forceinline__ void load_stage_rows(const void* map, u32 dst, u32 ba
 // A null step turns the pipeline without data. Ends with a kTileDone slot.
 // ALIGNED: every step starts on slot 0 -- the step's last round is completed with empty slots --
 // so that a consumer unrolled over the slots reads each at a compile-time address and waits on it
-// with one phase bit per round (sm90/fp8_gemm.cuh, fp8_consume).
+// with one phase bit per round (sm90/fp8_gemm.cuh: both FP8 consumer loops).
 template <bool ALIGNED = false, class Sync, class Scheduler, class Load>
 __device__ __forceinline__ void produce_steps(const Sync& sync, Scheduler& sched, int kb_begin, int kb_end,
                                               u32 stage_bytes, const Load& load) {
