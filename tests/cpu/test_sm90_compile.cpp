@@ -90,10 +90,13 @@ PrecompileResult compile_forced(const ProblemDesc& p, const TileConfig& c, bool 
 }
 
 // A candidate tile, with the L2 hints the heuristics add to it (sm90_detail::l2_hints_for).
+// A candidate, up to the overlapped loop's stages, which choose_tile sets for K (round_stages).
 bool is_candidate(TileConfig c, Layout l) {
   c.l2_hints = 0;
-  for (const TileConfig& x : fp8::candidate_configs(l))
+  for (TileConfig x : fp8::candidate_configs(l)) {
+    if (c.overlap && c.stages <= x.stages) x.stages = c.stages;
     if (x == c) return true;
+  }
   return false;
 }
 
