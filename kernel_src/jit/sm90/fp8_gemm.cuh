@@ -166,11 +166,11 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
     // the loop.
     const auto stage = [&](const int s, const int kb, const auto n_waves) {
       const PipelineState<STAGES> st{static_cast<u32>(s), phase};
-      sync.pipe.consumer_wait(st);
-      if (n_waves == 0) {  // nothing to compute: hand the slot back
-        sync.pipe.consumer_release(st, lane);
+      if (n_waves == 0) {  // nothing to compute
+        sync.pipe.consumer_skip(st, lane);
         return;
       }
+      sync.pipe.consumer_wait(st);
       BScales sb;  // loaded once per stage, shuffled after the first wave's first wgmma
       sb.load(ptx::shared_addr(ss.sfb[s]), lane, sync.pipe.release_lane());
       // Slot s's descriptors: constant offsets from slot 0's (s is an unrolled constant).
@@ -221,7 +221,7 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
 #pragma unroll
         for (int s = 0; s < STAGES; ++s) {
           if (s < tail) stage(s, kbs.begin + rounds * STAGES + s, n_waves);
-          else stage(s, 0, 0);
+          else sync.pipe.consumer_skip(PipelineState<STAGES>{static_cast<u32>(s), phase}, lane);
         }
         phase ^= 1;
       }

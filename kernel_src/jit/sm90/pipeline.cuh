@@ -73,6 +73,13 @@ struct Pipeline {
     ptx::mbarrier_wait(full_bar(st.stage), st.phase);
   }
 
+  // Consumer, for a slot it does not read (a slot completed empty, or a tile with no rows for this
+  // warpgroup): waits for its phase and hands it back.
+  __device__ __forceinline__ void consumer_skip(const PipelineState<STAGES>& st, u32 lane) const {
+    consumer_wait(st);
+    consumer_release(st, lane);
+  }
+
   // Consumer: the lane of each warp whose arrival (consumer_release) frees a slot for this CTA's
   // producer. What the consumers read of a slot with ld.shared (not through wgmma) that the
   // producer writes with a thread's instruction (the FP8 B scales' cp.async) is read by that lane
