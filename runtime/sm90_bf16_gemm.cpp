@@ -316,8 +316,6 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
   if (c.share_b != 0 && c.share_b != 1) return "SHARE_B must be 0 or 1";
   if (c.l2_hints != 0 && c.l2_hints != 1) return "L2_HINTS must be 0 or 1";
   if (c.share_b && c.cluster != 2) return "SHARE_B=1 needs CLUSTER=2 (it says what the pairs share)";
-  if (c.share_b && p.layout != Layout::dense && p.layout != Layout::contiguous_indices)
-    return "SHARE_B=1 needs the dense or contiguous_indices layout (pairs of global m-blocks)";
   if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
     return fmt::format("the contiguous_indices layout needs BLOCK_M <= the expert alignment {}", kContiguousAlignment);
   const int smem = storage_bytes(c.block_m, c.block_n, p.d, c.stages, c.split);

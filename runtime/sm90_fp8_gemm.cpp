@@ -65,7 +65,7 @@ static_assert(storage_bytes(128, 96, 4, 2) == sizeof(sm90::Fp8SharedStorage<128,
 constexpr int kBlockNs[] = {16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 192};
 
 struct Shape {
-  int block_m, block_n, cluster, split;
+  int block_m, block_n, cluster, split, share_b = 0;
 };
 
 const std::vector<Shape>& shapes() {
@@ -76,6 +76,7 @@ const std::vector<Shape>& shapes() {
         if (bm == 256 && bn > 128) continue;
         v.push_back({bm, bn, 1, 1});
         v.push_back({bm, bn, 2, 1});
+        v.push_back({bm, bn, 2, 1, 1});  // B pairs
       }
     // Split-K (clusters of 2 or 4 CTAs on one tile): for shapes with fewer tiles than SMs, on the
     // overlapped tiles that the small-M shapes pick.
@@ -89,63 +90,64 @@ const std::vector<Shape>& shapes() {
 
 TileConfig make_config(const Shape& s, int smem_optin) {
   return {s.block_m, s.block_n, max_stages(s.block_m, s.block_n, smem_optin, s.split), s.cluster,
-          sm90_common::swizzle_for(s.block_m, s.block_n), overlap_fits(s.block_m, s.block_n) ? 1 : 0, s.split};
+          sm90_common::swizzle_for(s.block_m, s.block_n), overlap_fits(s.block_m, s.block_n) ? 1 : 0, s.split,
+          0, s.share_b};
 }
 
 // ---- The performance model (estimate_cycles). Units: SM clock cycles at the ~1.75 GHz an H200
 // sustains under FP8 load. The structure and the first calibration come from
 // bench/sweeps_sm90_fp8_overlap_h200.txt (session 2); every constant below is fitted (coordinate
 // descent, then a random search, on the log run-time error and the choices; tools/fit-fp8-model)
-// to bench/sweeps_sm90_fp8_v0.19_h200.txt: the 30 PEERS.md shapes x 15 CLUSTER=1 tiles (64x32 to
-// 256x128), measured with both K loops unrolled over slot-aligned rounds (v0.19). The split-K
-// constants keep their v0.6b fit (bench/sweeps_sm90_fp8_v0.6b_h200.txt; that sweep has no split
-// tile). The model predicts the 432 run times with an RMS error of 10.0%, and its choices run at
-// 0.990 of the fastest measured tile (geomean); the worst is masked 2x512 4096x7168 (0.92), whose
-// best tile depends on the expert sizes drawn (device data the host does not see). The constants
-// are fits, not measurements: several trade off against each other.
+// to bench/sweeps_sm90_fp8_v0.20_h200.txt: the 30 PEERS.md shapes x 15 CLUSTER=1 tiles (64x32 to
+// 256x128), 3 reps averaged, measured with both K loops unrolled over slot-aligned rounds (v0.19).
+// The split-K constants keep their v0.6b fit (bench/sweeps_sm90_fp8_v0.6b_h200.txt; that sweep has
+// no split tile). The model predicts the 432 mean run times with an RMS error of 10.1%, and its
+// choices run at 0.994 of the fastest measured tile (geomean); the worst is masked 2x512 4096x7168
+// (0.91), whose best tile depends on the expert sizes drawn (device data the host does not see).
+// The constants are fits, not measurements: several trade off against each other.
 
 // The consumers' work per pipeline stage (one 128-deep K block) -- the wgmma rate first: 4096 e4m3
 // FMA per SM cycle nominally (fitted: ~1 model cycle per 4096, the model's clock being a fit
 // too), or the wgmma's shared-memory operand reads (A 2 KB + B BLOCK_N x 32 bytes per m64k32,
 // 128 B/cycle) where those take longer.
-constexpr double kMmaCyclesPerFma = 1.0005 / 4096;
+constexpr double kMmaCyclesPerFma = 1.0208174 / 4096;
 // The plain K loop (OVERLAP=0: BLOCK_N > 128 or BLOCK_M = 256, and the forced/no-promotion
 // variants):
 //  - One warpgroup (BLOCK_M = 64) runs a serial chain: wait for the stage, 4 x wgmma, drain, release,
 //    promote (N/2 FFMA per thread). The fixed part (barrier, issue and drain latencies) dominates
 //    narrow tiles (v0.3: 64x32 measured ~405 cycles a stage for 64 cycles of MMA).
-constexpr double kOneWgStage = 64.1443;
+constexpr double kOneWgStage = 50.5171;
 //  - Two warpgroups run in step on the same stage, sharing the tensor cores, then promote together
 //    (N FFMA issue cycles per SM sub-partition, of which kTwoWgPromote per column show). Each
 //    64-row wave's chain (wgmma issue, drain, promotion) has a floor (kWaveFloor) that the other
 //    warpgroup's MMAs cannot hide when they are short (v0.3: 256x64 measured ~1000 cycles a stage,
 //    two waves, for 573 of MMA). With one wave per warpgroup (BLOCK_M = 128: the wide tiles
 //    128x144..192) the two warpgroups' chains interleave better than the sum says: kPlainOneWave.
-constexpr double kTwoWgStage = 158.391, kWaveFloor = 144.338, kTwoWgPromote = 0.194354, kPlainOneWave = 0.91556;
+constexpr double kTwoWgStage = 157.743, kWaveFloor = 153.744, kTwoWgPromote = 0.191408, kPlainOneWave = 0.880095;
 //  - A tile whose columns straddle two 128-wide B scale blocks (BLOCK_N 48, 80, 96, 112, 144, 160,
 //    192) promotes with two scales, chosen once per group of column blocks (sm90/fp8_promote.cuh),
 //    and pays per promotion.
-constexpr double kStraddleOneWg = 80.2598, kStraddleTwoWg = 2.47727, kStraddleTwoWgPerColumn = 0.328767;
+constexpr double kStraddleOneWg = 85.8368, kStraddleTwoWg = 3.38208, kStraddleTwoWgPerColumn = 0.33301;
 // The overlapped K loop (OVERLAP=1, sm90/fp8_consume_overlapped.cuh): each warpgroup keeps the next
 // stage's wgmma in flight while it waits for the older one, releases its slot and promotes it, so
 // that chain (barrier wait, issue, release, promotion) runs beside the tensor cores instead of after
 // them. A stage takes a soft maximum (kOverlapNorm) of the MMAs of all active waves and one
 // warpgroup's chain: ~190 cycles with one warpgroup, ~290 with two (they share the SM's issue slots
 // and the promotion is 2 x N FFMA per sub-partition), plus the straddle's second scale.
-constexpr double kOverlapOneWg = 164.621, kOverlapTwoWg = 213.116, kOverlapNorm = 1.4;
-constexpr double kOverlapStraddle = 2.54553, kOverlapStraddleOneWgPerColumn = 0.892474,
-                 kOverlapStraddleTwoWgPerColumn = 0.308266;
+constexpr double kOverlapOneWg = 163.485, kOverlapTwoWg = 213.116, kOverlapNorm = 1.4;
+constexpr double kOverlapStraddle = 3.0151, kOverlapStraddleOneWgPerColumn = 0.915175,
+                 kOverlapStraddleTwoWgPerColumn = 0.463556;
 // With few busy SMs the GPU runs a higher clock (the H200 boosts up to 1.98 GHz, 13% above the loaded
 // clock): the consumers' cycles shrink by up to kClockBoost as the grid empties (64x2112x7168 on 17
 // to 33 CTAs runs the consumer-bound stages ~5-8% faster than the 4096-row shapes on 132).
-constexpr double kClockBoost = 0.159336;
+constexpr double kClockBoost = 0.163846;
 
 // Bytes into the SM per stage (A rows, out-of-bounds ones included: TMA writes their zeros to
 // shared memory all the same; B rows; A scales) come through L2: one SM's TMA pulls at most
 // kSmFeed bytes a cycle, and the L2 delivers kL2FeedPerSm per SM (7600 B/cycle, ~13 TB/s, on 132
 // SMs: the large-M rate of the overlapped tiles -- 64x64 moves 16.6 KB in ~285 cycles a stage,
 // 128x64 25 KB in ~480). A grid of fewer CTAs gets more each.
-constexpr double kSmFeed = 70.9623, kL2FeedPerSm = 61.3716;
+constexpr double kSmFeed = 71.0581, kL2FeedPerSm = 60.191;
 
 // A stage's load latency, hidden by the stages in flight: an L2 hit, plus for first-touch data an
 // HBM miss whose queueing grows with the CTAs streaming at once. A stage waits for its slowest load,
@@ -166,20 +168,20 @@ constexpr double kStageNorm = 18;
 // bf16 tile, which each consumer warpgroup does for its own rows (a 64x128 tile takes one
 // warpgroup twice as long as a 128x64 tile takes two) -- and in the m_indices layout the expert-id
 // loads the consumers wait on at the tile's start.
-constexpr double kEpilogueFixed = 1134.06, kEpilogueBytesPerCycle = 82.9324, kIndicesPerTile = 1145.79;
+constexpr double kEpilogueFixed = 1117.1, kEpilogueBytesPerCycle = 93.9005, kIndicesPerTile = 1137.8;
 
 // Per kernel: launch, prologue (barrier init, descriptor fetch, first loads) and the tail, which
 // nothing overlaps; then the CTAs' path and the HBM traffic, combined in a 2-norm (streaming from
 // HBM and computing overlap only in part). kHbmBytesPerCycle: the rate of the unique traffic,
 // 128-byte rows strided by K (~4.4 TB/s under that combination; the HBM-bound shapes measure 2-3.3
 // TB/s overall, fixed cost included).
-constexpr double kKernelFixed = 10306.9, kHbmBytesPerCycle = 2556.49;
+constexpr double kKernelFixed = 10274.2, kHbmBytesPerCycle = 2541.08;
 // B tiles shared by several m-blocks are not all L2 hits: sharers drift apart and the L2 evicts in
 // between, so each m-block beyond an expert's first re-fetches ~kBRefetch of its B bytes from HBM.
 // Fitted to the sweep; it is what the 64-row tiles lose where B traffic dominates: moe-contiguous
 // 32x256 4096x7168 (v0.5: 64x128 469 TFLOP/s against 865 for 128x128; even with this term the
 // model stays optimistic there) and 128x7168x16384 (128x64 beats 64x128, same grid and stages).
-constexpr double kBRefetch = 0.203931;
+constexpr double kBRefetch = 0.235299;
 
 // Not calibrated: CLUSTER=2 is no candidate of the heuristics (see choose_tile); forced only.
 constexpr double kClusterStart = 1000;
@@ -198,17 +200,21 @@ struct TilePlan {
   double tiles, variance, rows, groups;
 };
 
+// B pairs (share_b) run the scheduler on 2 x BLOCK_M rows and give each half to one CTA of the pair:
+// a half without rows (an expert's odd last block, padding) is a null step that still takes its
+// CTA's time, so the tiles counted are twice the pairs.
 TilePlan plan_tiles(const TileConfig& c, const ProblemDesc& p) {
   const double nb = std::ceil(double(p.n) / c.block_n);
+  const int halves = c.share_b ? 2 : 1, bm = c.block_m * halves;
   TilePlan t{0, 0, 1, p.layout == Layout::dense ? 1.0 : double(p.num_groups)};
   if (p.layout == Layout::dense || p.layout == Layout::contiguous_indices) {
     t.rows = std::max(1.0, double(p.m) / t.groups);
-    double blocks = std::ceil(double(p.m) / c.block_m);
+    double blocks = std::ceil(double(p.m) / bm);
     // Experts are padded to 128 rows; a 64-row block of pure padding is skipped, which happens at
     // the end of about every other expert.
-    if (p.layout == Layout::contiguous_indices && c.block_m < kContiguousAlignment)
+    if (p.layout == Layout::contiguous_indices && bm < kContiguousAlignment)
       blocks = std::max(1.0, blocks - t.groups / 2);
-    t.tiles = blocks * nb;
+    t.tiles = blocks * nb * halves;
     return t;
   }
   // Masked: m is max_m, per expert; the rows planned for are expected_m when given.
@@ -217,9 +223,9 @@ TilePlan plan_tiles(const TileConfig& c, const ProblemDesc& p) {
                                                   : double(p.m);
   t.rows = std::max(1.0, t.rows);
   double mean = 0, var = 0;
-  expert_rows::expert_blocks(t.rows, c.block_m, t.groups > 1 ? expert_rows::kRowSpread : 0.0, &mean, &var);
-  t.tiles = t.groups * mean * nb;
-  t.variance = t.groups * var * nb * nb;
+  expert_rows::expert_blocks(t.rows, bm, t.groups > 1 ? expert_rows::kRowSpread : 0.0, &mean, &var);
+  t.tiles = t.groups * mean * nb * halves;
+  t.variance = t.groups * var * nb * nb * halves * halves;
   return t;
 }
 
@@ -271,9 +277,10 @@ double consumer_stage(const TileConfig& c, double rows) {
 }  // namespace
 
 std::string to_string(const TileConfig& c) {
-  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},CLUSTER={},SWIZZLE_N={},OVERLAP={}{}{}", c.block_m, c.block_n,
+  return fmt::format("BLOCK_M={},BLOCK_N={},STAGES={},CLUSTER={},SWIZZLE_N={},OVERLAP={}{}{}{}", c.block_m, c.block_n,
                      c.stages, c.cluster, c.swizzle_n, c.overlap,
-                     c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : std::string(), c.l2_hints ? ",L2_HINTS=1" : "");
+                     c.split > 1 ? fmt::format(",SPLIT_K={}", c.split) : std::string(), c.l2_hints ? ",L2_HINTS=1" : "",
+                     c.share_b ? ",SHARE_B=1" : "");
 }
 
 int smem_bytes(int block_m, int block_n, int stages, int split) {
@@ -326,8 +333,10 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
     return "OVERLAP must be 0, or 1 with BLOCK_M <= 128 and BLOCK_N <= 128 (three accumulators)";
   if (c.swizzle_n < 1 || c.swizzle_n > 64) return "SWIZZLE_N must be in [1, 64]";
   if (c.l2_hints != 0 && c.l2_hints != 1) return "L2_HINTS must be 0 or 1";
-  if (std::string why = sm90_common::check_cluster(c.cluster, c.split, c.swizzle_n, true, dev); !why.empty())
+  if (std::string why = sm90_common::check_cluster(c.cluster, c.split, c.swizzle_n, !c.share_b, dev); !why.empty())
     return why;
+  if (c.share_b != 0 && c.share_b != 1) return "SHARE_B must be 0 or 1";
+  if (c.share_b && c.cluster != 2) return "SHARE_B=1 needs CLUSTER=2 (it says what the pairs share)";
   if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
     return fmt::format("the contiguous_indices layout needs BLOCK_M <= the expert alignment {}", kContiguousAlignment);
   if (sm90::sfa_box_rows(p.layout, c.block_m) > 256)
@@ -360,8 +369,9 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   const double num_kb = std::ceil(std::ceil(double(p.k) / sm90::kBlockK) / split);
   const double sms = std::max(1, dev.num_sms);
 
-  const double a_bytes = (c.cluster == 2 ? c.block_m / 2.0 : c.block_m) * sm90::kBlockK;
-  const double stage_bytes = a_bytes + c.block_n * sm90::kBlockK + c.block_m * 4.0;
+  // A multicast pair loads half of the operand it shares (A, or B with SHARE_B) per CTA.
+  const double halve_a = c.cluster == 2 && !c.share_b ? 0.5 : 1, halve_b = c.share_b ? 0.5 : 1;
+  const double stage_bytes = (halve_a * c.block_m + halve_b * c.block_n) * sm90::kBlockK + c.block_m * 4.0;
   const double feed = stage_bytes / std::min(kSmFeed, kL2FeedPerSm * sms / grid);
   const double valid_rows = plan.rows * plan.groups;
   const double unique = plan.groups * p.n * double(p.k) + valid_rows * p.k;
@@ -381,9 +391,12 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
                           (p.layout == Layout::contiguous_indices ? kIndicesPerTile : 0);
   // Split-K: rank 0 waits for the peers' partials (written into its shared memory) and reads them.
   const double exchange = c.split > 1 ? kSplitFixed + (split - 1) * c.block_m * c.block_n * 4 / kSplitBytesPerCycle : 0;
-  const double path = per_cta * (num_kb * stage * (c.split > 1 ? kSplitStage : 1) + epilogue + exchange) +
-                      (c.cluster == 2 ? kClusterStart : 0);
-  const double refetch = kBRefetch * std::max(0.0, m_blocks - plan.groups) * p.n * double(p.k);
+  const double path =
+      per_cta * (num_kb * stage * (c.split > 1 ? kSplitStage : 1) + epilogue + exchange) +
+      (c.cluster == 2 ? kClusterStart : 0);
+  // B pairs fetch each B tile once for both m-blocks.
+  const double b_fetchers = c.share_b ? std::ceil(m_blocks / 2) : m_blocks;
+  const double refetch = kBRefetch * std::max(0.0, b_fetchers - plan.groups) * p.n * double(p.k);
   const double hbm = (unique + refetch + valid_rows * p.n * 2) / kHbmBytesPerCycle;
   return kKernelFixed + std::sqrt(path * path + hbm * hbm);
 }
@@ -428,6 +441,9 @@ TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
     // With the overlapped loop (the CLUSTER=2 lines of bench/sweeps_sm90_fp8_overlap_h200.txt:
     // 64x64, 64x128, 128x96, 128x112, 128x128) the best CLUSTER=2 tile of a shape measures 0.84-1.05x
     // the best CLUSTER=1 one, geomean ~0.96 (only the moe-contiguous 7168x2048 shapes gain, 0-5%).
+    // B pairs (SHARE_B: two m-blocks sharing B, DeepGEMM's choice on large MoE shapes) measured
+    // 0.95-1.04x the best unpaired tile on the large contiguous shapes and below it elsewhere
+    // (3 reps, bench/sweeps_sm90_fp8_pairs_v0.20_h200.txt; bench/NOTES.md v0.20): forced only too.
     if (c.cluster == 2) continue;
     const double cycles = estimate_cycles(c, p, dev);
     if (best.block_m == 0 || cycles < best_cycles * 0.999) best = c, best_cycles = cycles;
@@ -448,12 +464,15 @@ std::array<TmaDesc, 4> tensor_maps(const TileConfig& t, const GroupedGemmArgs& g
   const i64 kb = (g.k + sm90::kBlockK - 1) / sm90::kBlockK;
   const int swizzle = sm90::d_swizzle_bytes(t.block_n);
   return {
-      // A: [m, K] (masked: [G, max_m, K]); B: [G, N, K]; 128-byte rows of K, 128-byte swizzle. A
-      // box is BLOCK_M / CLUSTER rows: a multicast half, or half of a tile loaded in two.
+      // A: [m, K] (masked: [G, max_m, K]); B: [G, N, K]; 128-byte rows of K, 128-byte swizzle. The
+      // box of the operand a pair shares (A, or B with SHARE_B) is half its tile: a multicast half,
+      // or half of a tile loaded in two.
       tma_matrix("a", g.a.data, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, g.m, g.k, g.a.ld, groups, g.a.batch_stride,
-                 static_cast<std::uint32_t>(t.block_m / t.cluster), sm90::kBlockK, TmaSwizzle::b128, masked),
+                 static_cast<std::uint32_t>(t.share_b ? t.block_m : t.block_m / t.cluster), sm90::kBlockK,
+                 TmaSwizzle::b128, masked),
       tma_matrix("b", g.b.data, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, g.n, g.k, g.b.ld, g.num_groups,
-                 g.b.batch_stride, static_cast<std::uint32_t>(t.block_n), sm90::kBlockK, TmaSwizzle::b128, true),
+                 g.b.batch_stride, static_cast<std::uint32_t>(t.share_b ? t.block_n / 2 : t.block_n), sm90::kBlockK,
+                 TmaSwizzle::b128, true),
       // A scales, M-major: one row of m floats per K block, ld apart; a box is one K block's
       // scales of the tile's rows.
       tma_matrix("a_scales", g.a_scales.data, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4, kb, g.m, g.a_scales.ld, groups,
@@ -473,21 +492,24 @@ namespace {
 using sm90_fp8_gemm::TileConfig;
 
 // KernelConfig::v fields of this family.
-enum Field { kLayout, kBM, kBN, kStages, kCluster, kSwizzle, kNoPromotion, kOverlap, kSplit, kL2Hints };
+enum Field { kLayout, kBM, kBN, kStages, kCluster, kSwizzle, kNoPromotion, kOverlap, kSplit, kL2Hints, kShareB };
 
 TileConfig tile_of(const KernelConfig& c) {
-  return {c.v[kBM], c.v[kBN], c.v[kStages], c.v[kCluster], c.v[kSwizzle], c.v[kOverlap], c.v[kSplit], c.v[kL2Hints]};
+  return {c.v[kBM],    c.v[kBN],    c.v[kStages],   c.v[kCluster], c.v[kSwizzle],
+          c.v[kOverlap], c.v[kSplit], c.v[kL2Hints], c.v[kShareB]};
 }
 
 // Applies a forced "NAME=value,..." onto `t`; unnamed fields keep the heuristics' choice, except
 // that a config without STAGES gets the deepest pipeline that fits, without OVERLAP the overlapped
-// loop where it fits, without SPLIT_K no split, and without L2_HINTS the rule's choice for the tile.
+// loop where it fits, without SPLIT_K no split, without SHARE_B pairs that share A, and without
+// L2_HINTS the rule's choice for the tile.
 TileConfig apply_forced(TileConfig t, const char* forced, const ProblemDesc& p, const DeviceSpec& dev) {
-  bool stages_given = false, overlap_given = false, split_given = false, hints_given = false;
+  bool stages_given = false, overlap_given = false, split_given = false, hints_given = false, share_given = false;
   parse_forced_config(forced, [&](const std::string& name, int value) {
-    if (name == "OVERLAP" || name == "L2_HINTS") {
+    if (name == "OVERLAP" || name == "L2_HINTS" || name == "SHARE_B") {
       if (value != 0 && value != 1) return false;
       if (name == "OVERLAP") t.overlap = value, overlap_given = true;
+      else if (name == "SHARE_B") t.share_b = value, share_given = true;
       else t.l2_hints = value, hints_given = true;
       return true;
     }
@@ -502,6 +524,7 @@ TileConfig apply_forced(TileConfig t, const char* forced, const ProblemDesc& p, 
     return true;
   });
   if (!split_given) t.split = 1;  // a forced config without SPLIT_K is unsplit
+  if (!share_given) t.share_b = 0;
   if (!stages_given) t.stages = sm90_fp8_gemm::max_stages(t.block_m, t.block_n, dev.smem_per_block_optin, t.split);
   if (!overlap_given) t.overlap = sm90_fp8_gemm::overlap_fits(t.block_m, t.block_n) ? 1 : 0;
   if (!hints_given) t.l2_hints = l2_hints_for(p, dev, t.block_m);
@@ -548,6 +571,7 @@ class Sm90Fp8Family final : public KernelFamily {
     c.v[kOverlap] = opts.fp8_no_promotion ? 0 : t.overlap;
     c.v[kSplit] = opts.fp8_no_promotion ? 1 : t.split;
     c.v[kL2Hints] = t.l2_hints;
+    c.v[kShareB] = t.share_b;
     return c;
   }
 
@@ -567,7 +591,8 @@ class Sm90Fp8Family final : public KernelFamily {
         .add("NO_PROMOTION", c.v[kNoPromotion] != 0)
         .add("OVERLAP", c.v[kOverlap] != 0)
         .add("SPLIT", c.v[kSplit])
-        .add("L2_HINTS", c.v[kL2Hints] != 0);
+        .add("L2_HINTS", c.v[kL2Hints] != 0)
+        .add("SHARE_B", c.v[kShareB] != 0);
     return render_instantiation("jit/sm90/fp8_gemm.cuh", "jit::sm90::fp8_gemm_kernel",
                                 "const __grid_constant__ jit::sm90::Fp8GemmParams", args);
   }

@@ -13,15 +13,16 @@ namespace jit::detail::sm90_fp8_gemm {
 
 // The template constants of one kernel besides the layout. The printable form is also the
 // forced-config syntax: "BLOCK_M=128,BLOCK_N=112,STAGES=6,CLUSTER=2,SWIZZLE_N=8,OVERLAP=1" (and
-// ",SPLIT_K=n" when split > 1, ",L2_HINTS=1" when set).
+// ",SPLIT_K=n" when split > 1, ",L2_HINTS=1" and ",SHARE_B=1" when set).
 struct TileConfig {
   int block_m = 0, block_n = 0;
   int stages = 0;
-  int cluster = 1;     // 2: a 2-CTA cluster that multicasts shared A tiles
+  int cluster = 1;     // 2: a 2-CTA cluster that multicasts shared A tiles (B tiles with share_b)
   int swizzle_n = 8;   // scheduler band width in N blocks (L2 reuse); even, for cluster pairs
   int overlap = 0;     // 1: the next stage's wgmma run while a stage is promoted (overlap_fits)
   int split = 1;       // > 1: split-K over a cluster of `split` CTAs (sm90/split_k.cuh)
   int l2_hints = 0;    // 1: A loads evict last, B loads first (l2_hints_for)
+  int share_b = 0;     // 1 (with cluster = 2): the pairs are two m-blocks sharing their B tile
   bool operator==(const TileConfig&) const = default;
 };
 

@@ -41,22 +41,28 @@ struct SweepResult {
 // choose(p) returns the chosen tile as {"BMxBN" or "BMxBN,SPLIT_K=n", printable config} (and may
 // CHECK more of it); estimate(bm, bn, p) the model's cycles for the sweep's default config of an
 // unsplit tile, compared with the run time at 1755 cycles per us (the clock the models are fitted
-// in). Split-K lines take part in the choice (the chosen tile must be within 5% of the best of all
-// lines), not in the RMS: the models only have to rank them, which the choice check pins.
+// in). Split-K lines take part in the choice
+// (the chosen tile must be within 5% of the best of all lines), not in the RMS: the models only
+// have to rank them, which the choice check pins. A tile measured more than once (a sweep of
+// several reps) counts with its mean run time.
 template <class Choose, class Estimate>
 SweepResult check_against_sweep(const SweepCheck& s, const Choose& choose, const Estimate& estimate) {
   const std::string path = std::string(JITGEMM_SOURCE_DIR) + "/bench/" + s.file;
   std::ifstream in(path);
   REQUIRE_MESSAGE(in.good(), path);
-  // (suite, shape label) -> "BMxBN" -> (us, TFLOP/s).
+  // (suite, shape label) -> tile -> (us, TFLOP/s), and how many runs that mean is of.
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::pair<double, double>>> measured;
+  std::map<std::pair<std::string, std::string>, std::map<std::string, int>> runs;
   static const std::regex line_re(
       R"(^(\S+)\s+(\d+x\d+(?:,SPLIT_K=\d+)?)\s+\[\d+/\d+\]\s+(.*?)\s+sm90\s+([\d.]+) us\s+([\d.]+) TFLOP/s ok)");
   int lines = 0;
   for (std::string line; std::getline(in, line);) {
     std::smatch m;
     if (!std::regex_search(line, m, line_re)) continue;
-    measured[{m[1], m[3]}][m[2]] = {std::stod(m[4]), std::stod(m[5])};
+    auto& [us, tf] = measured[{m[1], m[3]}][m[2]];
+    const int n = runs[{m[1], m[3]}][m[2]]++;
+    us = (us * n + std::stod(m[4])) / (n + 1);
+    tf = (tf * n + std::stod(m[5])) / (n + 1);
     ++lines;
   }
   REQUIRE(lines >= s.min_lines);

@@ -299,11 +299,6 @@ TEST_CASE("forced configs are checked") {
   const PrecompileResult r = forced(Layout::contiguous_indices, "BLOCK_M=256,BLOCK_N=128");
   CHECK(r.status == PrecompileResult::Status::failed);
   CHECK(r.error.find("expert alignment") != std::string::npos);
-  for (Layout l : {Layout::contiguous_offsets, Layout::masked}) {  // B pairs need global m-blocks
-    const PrecompileResult b = forced(l, "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
-    CHECK(b.status == PrecompileResult::Status::failed);
-    CHECK(b.error.find("SHARE_B=1 needs the dense or contiguous_indices") != std::string::npos);
-  }
   // A partial config keeps the other fields and fills STAGES; CLUSTER=1 is accepted.
   const PrecompileResult ok = forced(Layout::dense, "BLOCK_M=128,BLOCK_N=112,CLUSTER=1");
   INFO(ok.error);
@@ -321,7 +316,7 @@ TEST_CASE("forced configs are checked") {
       CHECK(mc.status != PrecompileResult::Status::failed);
       CHECK(mc.config.find("CLUSTER=2") != std::string::npos);
     }
-  for (Layout l : {Layout::dense, Layout::contiguous_indices}) {
+  for (Layout l : kLayouts) {  // B pairs: two m-blocks of one expert, in every layout
     const PrecompileResult b = forced(l, "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
     INFO(b.error);
     CHECK(b.status != PrecompileResult::Status::failed);
@@ -352,7 +347,6 @@ TEST_CASE("L2 hints: heuristics and forced configs") {
                             "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1,L2_HINTS=1",
                             "BLOCK_M=128,BLOCK_N=64,SPLIT_K=2,L2_HINTS=1"}) {
       const std::string c = cfg;
-      if (c.find("SHARE_B") != std::string::npos && l != Layout::dense && l != Layout::contiguous_indices) continue;
       if (c.find("SPLIT_K") != std::string::npos && l != Layout::dense) continue;
       INFO(layout_name(l), " ", cfg);
       const PrecompileResult r = forced(l, cfg);

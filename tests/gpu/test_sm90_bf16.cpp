@@ -334,6 +334,15 @@ GPU_CASE("sm90 bf16 sanitizer multicast B contiguous_indices") {
   check_spec(s, "BLOCK_M=64,BLOCK_N=128,CLUSTER=2,SHARE_B=1");
   check_spec(s, "BLOCK_M=128,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
 }
+// B pairs in the per-expert layouts: two m-blocks of one expert (an expert's odd last block pairs
+// with nothing; empty and 1-row experts).
+GPU_CASE("sm90 bf16 sanitizer multicast B contiguous_offsets and masked") {
+  check_spec(spec_of(Layout::contiguous_offsets, {70, 0, 130, 1, 300}, 264, 400, DType::bf16, DType::bf16),
+             "BLOCK_M=64,BLOCK_N=128,CLUSTER=2,SHARE_B=1");
+  ProblemSpec s = spec_of(Layout::masked, {70, 0, 130, 1, 300}, 264, 400, DType::fp16, DType::fp32);
+  s.max_m = 320;
+  check_spec(s, "BLOCK_M=128,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
+}
 // L2 hints (A's loads evict last, B's first; the heuristics' choice on the small-M dense PEERS
 // shapes): forced onto every layout, A and B pairs and split-K; sanitizer-sized.
 GPU_CASE("sm90 bf16 sanitizer L2 hints") {

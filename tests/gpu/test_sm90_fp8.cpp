@@ -101,6 +101,17 @@ void check_suite_shape(const char* suite, std::size_t index, Layout as = Layout:
   check_spec(spec);
 }
 
+// A masked problem (4 experts, max_m 320) captured in a CUDA graph under a forced config, replayed
+// while masked_m changes: empty, full, clamped (negative, > max_m) experts.
+void check_masked_replays(i64 k, const char* config) {
+  REQUIRE_HOPPER();
+  ProblemSpec spec = fp8_spec(Layout::masked, {100, 20, 300, 0}, 392, k);
+  spec.max_m = 320;
+  test::check_graph_replays(rt(), spec, {{100, 20, 300, 0}, {320, 0, 1, 17}, {0, 0, 0, 0}, {-5, 1000, 7, 129}},
+                            kTolerance,
+                            [config](const GpuProblem& p, CUstream st) { run_fp8(p, st, fp8_options(config)); });
+}
+
 }  // namespace
 
 TEST_SUITE("test_sm90_fp8") {
@@ -203,13 +214,7 @@ GPU_CASE("sm90 fp8 split-K on the small-M PEERS shapes") {
   }
 }
 GPU_CASE("sm90 fp8 split-K CUDA graph: replay while masked_m changes") {
-  REQUIRE_HOPPER();
-  ProblemSpec spec = fp8_spec(Layout::masked, {100, 20, 300, 0}, 392, 1040);
-  spec.max_m = 320;
-  test::check_graph_replays(rt(), spec, {{100, 20, 300, 0}, {320, 0, 1, 17}, {0, 0, 0, 0}, {-5, 1000, 7, 129}},
-                            kTolerance, [](const GpuProblem& p, CUstream st) {
-                              run_fp8(p, st, fp8_options("BLOCK_M=64,BLOCK_N=64,SPLIT_K=2"));
-                            });
+  check_masked_replays(1040, "BLOCK_M=64,BLOCK_N=64,SPLIT_K=2");
 }
 
 // L2 hints (A's loads evict last, B's first; the heuristics' choice on the small-M dense PEERS
@@ -244,6 +249,43 @@ GPU_CASE("sm90 fp8 plain loop: every remainder of the stage rounds") {
 }
 
 GPU_CASE("sm90 fp8 small multicast") { check_spec(fp8_spec(Layout::dense, {777}, 1000, 400), "BLOCK_M=128,BLOCK_N=64,CLUSTER=2"); }
+
+// B pairs (SHARE_B=1: two m-blocks of one n-block and expert share B), every layout: odd m-block
+// counts (an expert's last block pairs with nothing: a null step), N and K tails, empty experts,
+// m_indices padding and pairs whose halves belong to two experts; the overlapped loop (128x64,
+// 64x48: 24-row halves of B), the plain loop (128x160, 64x160, 256x96).
+GPU_CASE("sm90 fp8 sanitizer multicast B dense") {
+  check_spec(fp8_spec(Layout::dense, {777}, 1000, 400), "BLOCK_M=128,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
+  check_spec(fp8_spec(Layout::dense, {333}, 264, 1040), "BLOCK_M=64,BLOCK_N=48,CLUSTER=2,SHARE_B=1");
+}
+GPU_CASE("sm90 fp8 sanitizer multicast B contiguous_indices") {
+  const ProblemSpec s = fp8_spec(Layout::contiguous_indices, {300, 0, 470, 1, 130}, 1000, 400);
+  check_spec(s, "BLOCK_M=128,BLOCK_N=160,CLUSTER=2,SHARE_B=1,STAGES=3");
+  check_spec(s, "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
+}
+GPU_CASE("sm90 fp8 sanitizer multicast B contiguous_offsets") {
+  const ProblemSpec s = fp8_spec(Layout::contiguous_offsets, {300, 0, 470, 1, 130}, 1000, 400);
+  check_spec(s, "BLOCK_M=128,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
+  check_spec(s, "BLOCK_M=64,BLOCK_N=160,CLUSTER=2,SHARE_B=1,STAGES=4");
+}
+GPU_CASE("sm90 fp8 sanitizer multicast B masked") {
+  ProblemSpec s = fp8_spec(Layout::masked, {300, 0, 470, 1, 130}, 1000, 400);
+  s.max_m = 512;
+  check_spec(s, "BLOCK_M=128,BLOCK_N=160,CLUSTER=2,SHARE_B=1,STAGES=3");
+  check_spec(s, "BLOCK_M=64,BLOCK_N=48,CLUSTER=2,SHARE_B=1");
+  check_spec(s, "BLOCK_M=256,BLOCK_N=96,CLUSTER=2,SHARE_B=1,STAGES=3");
+}
+GPU_CASE("sm90 fp8 multicast B on PEERS shapes") {
+  const auto shape = [](const char* suite, std::size_t i) {
+    return bench::make_spec(bench::load_suite(suite).shapes.at(i), bench::parse_recipe("fp8"));
+  };
+  check_spec(shape("moe-contiguous", 0), "BLOCK_M=128,BLOCK_N=160,CLUSTER=2,SHARE_B=1");  // 4x8192 4096x7168
+  check_spec(shape("moe-masked", 2), "BLOCK_M=128,BLOCK_N=160,CLUSTER=2,SHARE_B=1");      // 2x512 4096x7168
+  check_spec(fp8_spec(Layout::dense, {4096}, 7168, 2048), "BLOCK_M=128,BLOCK_N=128,CLUSTER=2,SHARE_B=1");
+}
+GPU_CASE("sm90 fp8 multicast B CUDA graph: replay while masked_m changes") {
+  check_masked_replays(400, "BLOCK_M=64,BLOCK_N=64,CLUSTER=2,SHARE_B=1");
+}
 
 GPU_CASE("sm90 fp8 every candidate config, every layout, on a mid-size shape") {
   REQUIRE_HOPPER();

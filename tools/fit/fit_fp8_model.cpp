@@ -10,6 +10,7 @@
 #endif
 #include <fstream>
 #include <regex>
+#include <tuple>
 #include <random>
 #include <cstdio>
 #include "bench/suite.hpp"
@@ -24,10 +25,15 @@ struct ShapeData { ProblemDesc p; std::string name; std::map<std::string, Run> r
 int main(int argc, char** argv) {
   std::ifstream in(argv[1]);
   std::map<std::pair<std::string,std::string>, std::map<std::string, Run>> measured;
+  std::map<std::tuple<std::string, std::string, std::string>, int> reps;
   static const std::regex re(R"(^(\S+)\s+(\d+x\d+(?:,SPLIT_K=\d+)?)\s+\[\d+/\d+\]\s+(.*?)\s+sm90\s+([\d.]+) us\s+([\d.]+) TFLOP/s ok)");
   for (std::string line; std::getline(in, line);) {
     std::smatch m;
-    if (std::regex_search(line, m, re)) measured[{m[1], m[3]}][m[2]] = {m[2], std::stod(m[4]), std::stod(m[5])};
+    if (!std::regex_search(line, m, re)) continue;
+    // Repeated runs (several reps in one sweep) are averaged.
+    Run& r = measured[{m[1], m[3]}][m[2]];
+    const int n = reps[{m[1], m[3], m[2]}]++;
+    r = {m[2], (r.us * n + std::stod(m[4])) / (n + 1), (r.tf * n + std::stod(m[5])) / (n + 1)};
   }
   const bench::Recipe recipe = bench::parse_recipe("fp8");
   std::vector<ShapeData> data;
@@ -56,6 +62,15 @@ int main(int argc, char** argv) {
   const auto frozen = [&](const std::string& name) {
     return name == "kOverlapNorm" || name == "kStageNorm" || (!has_split && name.rfind("kSplit", 0) == 0);
   };
+  // A sweep label ("128x192", "64x64,SPLIT_K=2") and the sweep's default config of an unsplit tile.
+  const auto label_of = [](const TileConfig& c) {
+    return std::to_string(c.block_m) + "x" + std::to_string(c.block_n) +
+           (c.split > 1 ? ",SPLIT_K=" + std::to_string(c.split) : "");
+  };
+  const auto config_of = [&](const std::string& k) {
+    int bm, bn; sscanf(k.c_str(), "%dx%d", &bm, &bn);
+    return TileConfig{bm, bn, max_stages(bm, bn, dev.smem_per_block_optin), 1, 8, overlap_fits(bm, bn) ? 1 : 0};
+  };
   bool verbose = false;
   auto objective = [&](double* rms_out, double* geo_out, int* bad_out) {
     double err2 = 0, logsum = 0, pen = 0; int n = 0, bad = 0;
@@ -67,7 +82,7 @@ int main(int argc, char** argv) {
         double cy = estimate_cycles(c, s.p, dev);
         if (best.block_m == 0 || cy < bc * 0.999) best = c, bc = cy;
       }
-      std::string t = std::to_string(best.block_m) + "x" + std::to_string(best.block_n) + (best.split > 1 ? ",SPLIT_K=" + std::to_string(best.split) : "");
+      std::string t = label_of(best);
       double bt = 0; std::string btile;
       for (auto& [k, r] : s.runs) if (r.tf > bt) bt = r.tf, btile = k;
       auto it = s.runs.find(t);
@@ -79,17 +94,14 @@ int main(int argc, char** argv) {
       if (verbose && ratio < 0.97) {
         for (auto& [k, r] : s.runs) {
           if (k.find("SPLIT") != std::string::npos) continue;
-          int bm, bn; sscanf(k.c_str(), "%dx%d", &bm, &bn);
-          TileConfig mc{bm, bn, max_stages(bm, bn, dev.smem_per_block_optin), 1, 8, overlap_fits(bm, bn) ? 1 : 0};
+          const TileConfig mc = config_of(k);
           if (r.tf < bt * 0.85) continue;
           printf("      %-10s meas %7.1f us (%6.0f)  est %7.1f us  err %+.3f\n", k.c_str(), r.us, r.tf, estimate_cycles(mc, s.p, dev) / 1755.0, std::log(estimate_cycles(mc, s.p, dev) / (r.us * 1755.0)));
         }
       }
       for (auto& [k, r] : s.runs) {
         if (k.find("SPLIT") != std::string::npos) continue;
-        int bm, bn; sscanf(k.c_str(), "%dx%d", &bm, &bn);
-        const TileConfig mc{bm, bn, max_stages(bm, bn, dev.smem_per_block_optin), 1, swizzle_for(bm, bn) , overlap_fits(bm, bn) ? 1 : 0};
-        TileConfig mc2 = mc; mc2.swizzle_n = 8;
+        TileConfig mc2 = config_of(k);
         double e = std::log(estimate_cycles(mc2, s.p, dev) / (r.us * 1755.0));
         err2 += e * e; ++n;
       }

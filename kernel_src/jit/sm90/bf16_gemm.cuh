@@ -25,7 +25,7 @@
 // - Multicast (CLUSTER = 2, SPLIT = 1): the FP8 kernel's pairs (sm90/cluster_scheduler.cuh) --
 //   consecutive tiles of the scheduler's order go to the two CTAs of a cluster, and when both are
 //   real tiles of the same m-block and expert each CTA loads half of the A tile and multicasts it
-//   to both. With SHARE_B (dense, m_indices) a pair is two m-blocks of one n-block, sharing B:
+//   to both. With SHARE_B (any layout) a pair is two m-blocks of one n-block, sharing B:
 //   each B byte then leaves the L2 once for both, and two CTAs no longer miss on the same lines.
 #pragma once
 

@@ -2,7 +2,7 @@
 // scheduler itself; with a 2-CTA cluster both CTAs walk the same sequence of tile PAIRS in
 // lockstep, so that their pipelines (which exchange barrier arrivals) stay in step, and each pair
 // says whether its two tiles may share an operand tile through TMA multicast: A (the default: two
-// n-blocks of one m-block) or, with SHARE_B, B (two m-blocks of one n-block).
+// n-blocks of one m-block) or, with SHARE_B, B (two m-blocks of one n-block and expert).
 #pragma once
 
 #include <jit/common/scheduler.cuh>
@@ -21,22 +21,24 @@ struct Step {
 
 // SPLIT > 1 (split-K, sm90/split_k.cuh): the SPLIT CTAs of a cluster all take the same tiles, each
 // for its share of K: the cluster is the scheduler's unit (first = cluster index, stride = clusters).
-// SHARE_B (dense and m_indices layouts, whose m-blocks are global): pair q holds m-blocks 2i and
-// 2i + 1 of one n-block, in the scheduler's band order (bands of SWIZZLE_N n-blocks, the band's
-// n-blocks for each m-block pair in turn); an odd last m-block pairs with nothing.
+// SHARE_B (every layout): pair q is tile q of the scheduler run with 2 x BLOCK_M rows -- m-blocks 2i
+// and 2i + 1 of one n-block (of one expert, or of the rows, in the scheduler's band order); rank 0
+// takes the first half, rank 1 the second, a null step where that half has no rows (an expert's
+// odd last block). The pair shares B when both halves are real tiles of one expert.
 template <Layout L, int BLOCK_M, int BLOCK_N, int SWIZZLE_N, int CLUSTER, int SPLIT = 1, bool SHARE_B = false>
 class ClusterScheduler {
   static_assert(CLUSTER == 1 || CLUSTER == 2, "clusters of 1 or 2 CTAs");
   static_assert(CLUSTER == 1 || SPLIT == 1, "multicast pairs or split-K clusters, not both");
   static_assert(CLUSTER == 1 || SHARE_B || SWIZZLE_N % 2 == 0,
                 "pairs of consecutive tiles share an m-block only if the bands have even width");
-  static_assert(!SHARE_B || (CLUSTER == 2 && (L == Layout::dense || L == Layout::contiguous_indices)),
-                "B pairs: a 2-CTA cluster, over global m-blocks");
+  static_assert(!SHARE_B || CLUSTER == 2, "B pairs: a 2-CTA cluster");
+  static constexpr int kSchedRows = SHARE_B ? 2 * BLOCK_M : BLOCK_M;  // the base scheduler's tile rows
 
  public:
   __device__ ClusterScheduler(int m, int n, int num_groups, const int* groups, u32 rank)
       : base_(m, n, num_groups, groups, static_cast<int>(blockIdx.x) / SPLIT, static_cast<int>(gridDim.x) / SPLIT),
-        rank_(rank), pair_tile_(static_cast<int>(blockIdx.x) & ~(CLUSTER - 1)) {}
+        groups_(groups), num_groups_(num_groups), rank_(rank),
+        pair_tile_(static_cast<int>(blockIdx.x) & ~(CLUSTER - 1)) {}
 
   // The next step of this CTA, or false when the CTA (and, with a cluster, its peer) is done.
   __device__ bool next(Step& s) {
@@ -50,15 +52,22 @@ class ClusterScheduler {
       Tile t0, t1;
       bool has1;
       if constexpr (SHARE_B) {
-        const int m_blocks = base_.m_blocks(), n_blocks = base_.n_blocks();
-        const int pairs_m = (m_blocks + 1) / 2, q = pair_tile_ / 2;
-        if (q >= pairs_m * n_blocks) return false;
-        const int band = q / (pairs_m * SWIZZLE_N), in_band = q - band * pairs_m * SWIZZLE_N;
-        const int width = min(SWIZZLE_N, n_blocks - band * SWIZZLE_N);
-        const int m0 = 2 * (in_band / width), n = band * SWIZZLE_N + in_band % width;
-        base_.at(base_.index_of(m0, n), t0);
-        has1 = m0 + 1 < m_blocks;
-        if (has1) base_.at(base_.index_of(m0 + 1, n), t1);
+        // The pair's 2 x BLOCK_M rows, split in two tiles.
+        Tile pair;
+        if (!base_.at(pair_tile_ / 2, pair)) return false;
+        t0 = pair;
+        t0.m_block = 2 * pair.m_block;
+        t0.rows = min(BLOCK_M, pair.rows);
+        has1 = pair.rows > BLOCK_M;
+        t1 = t0;
+        t1.m_block = t0.m_block + 1;
+        t1.row0 = pair.row0 + BLOCK_M;
+        t1.rows = pair.rows - BLOCK_M;
+        if constexpr (L == Layout::contiguous_indices) {
+          // Experts start on multiples of the alignment (>= BLOCK_M, not 2 x BLOCK_M): the second
+          // half may be padding, or the next expert.
+          if (has1) t1.group = group_of_row_by_index(groups_, t1.row0, num_groups_);
+        }
       } else {
         if (!base_.at(pair_tile_, t0)) return false;
         has1 = base_.at(pair_tile_ + 1, t1);
@@ -81,7 +90,9 @@ class ClusterScheduler {
   __device__ bool row_valid(const Tile& t, int row) const { return base_.row_valid(t, row); }
 
  private:
-  TileScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N> base_;
+  TileScheduler<L, kSchedRows, BLOCK_N, SWIZZLE_N> base_;
+  const int* groups_;
+  int num_groups_;
   u32 rank_;
   int pair_tile_;
 };

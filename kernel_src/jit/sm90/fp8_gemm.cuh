@@ -30,8 +30,10 @@
 //   boundary take the first block's scale, the rest the next.
 // - Multicast (CLUSTER = 2). Consecutive tiles of the scheduler's order go to the two CTAs of a
 //   cluster; when both are real tiles of the same m-block and expert, each CTA loads half of the A
-//   tile and multicasts it to both. The CTAs walk the same tile pairs in lockstep (a null step for
-//   a missing or padding tile) and every consumer warp releases a slot to both producers.
+//   tile and multicasts it to both. With SHARE_B a pair is two m-blocks of one n-block and expert
+//   (any layout), sharing B the same way: half the B bytes leave the L2 per tile (DeepGEMM's pairs
+//   on large MoE shapes). The CTAs walk the same tile pairs in lockstep (a null step for a missing
+//   or padding tile) and every consumer warp releases a slot to both producers.
 // - Split-K (SPLIT > 1, sm90/split_k.cuh). The SPLIT CTAs of a cluster take the same tiles, each
 //   for its share of the K blocks (producer and consumers alike), and rank 0 stores the sum of the
 //   fp32 partials, exchanged through distributed shared memory: more CTAs where tiles are few.
@@ -65,25 +67,29 @@ namespace jit::sm90 {
 // K blocks (A, its scales and B; under split-K this CTA's share) into the pipeline, each step from
 // slot 0 (both consumer loops are unrolled over the slots).
 template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, int SPLIT, bool L2_HINTS,
-          class Storage>
+          bool SHARE_B, class Storage>
 __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
                                             const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER>& sync, u32 rank,
                                             SplitRange<SPLIT> kbs) {
   constexpr bool kMasked = L == Layout::masked;
   using Evict = OperandEvict<L2_HINTS>;
   constexpr u32 kStageBytes = BLOCK_M * kBlockK + BLOCK_N * kBlockK + sfa_box_rows(L, BLOCK_M) * 4;
-  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT> sched(p.m, p.n, p.num_groups, p.groups, rank);
+  // The operand a pair shares comes in halves (the map's box), the other whole.
+  constexpr int kPartsA = SHARE_B ? 1 : CLUSTER, kPartsB = SHARE_B ? 2 : 1;
+  ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT, SHARE_B> sched(p.m, p.n, p.num_groups, p.groups,
+                                                                                 rank);
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
     const int k0 = kb * kBlockK;
-    load_stage_rows<BLOCK_M, CLUSTER, kMasked, Evict::a>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0, t.group,
-                                               rank, s.multicast);
+    load_stage_rows<BLOCK_M, kPartsA, kMasked, Evict::a>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0,
+                                                         t.group, rank, s.multicast && !SHARE_B);
     const u32 sfa_dst = ptx::shared_addr(ss.sfa[stage]);
     // The offsets layout starts tiles on any row: its box starts 16-byte aligned (smem.cuh).
     const int sfa_row = L == Layout::contiguous_offsets ? (t.row0 & ~3) : t.row0;
     if constexpr (kMasked) ptx::tma_load_3d(sfa_dst, &p.map_sfa, bar, sfa_row, kb, t.group);
     else ptx::tma_load_2d(sfa_dst, &p.map_sfa, bar, sfa_row, kb);
-    ptx::tma_load_3d<Evict::b>(ptx::shared_addr(ss.b[stage]), &p.map_b, bar, k0, t.n_block * BLOCK_N, t.group);
+    load_stage_rows<BLOCK_N, kPartsB, true, Evict::b>(&p.map_b, ptx::shared_addr(ss.b[stage]), bar, k0,
+                                                      t.n_block * BLOCK_N, t.group, rank, s.multicast && SHARE_B);
     // The K block's B scales (first and second scale block of the tile's columns), by cp.async:
     // 4-byte copies need no alignment, and their completion is the stage's second arrival.
     const BScaleBlocks<BLOCK_N> b(p, t.group, t.n_block * BLOCK_N);
@@ -256,7 +262,7 @@ __device__ __forceinline__ void fp8_consume(const Fp8GemmParams& p, Storage& ss,
 }
 
 template <Layout L, int BLOCK_M, int BLOCK_N, int STAGES, int CLUSTER, int SWIZZLE_N, bool NO_PROMOTION, bool OVERLAP,
-          int SPLIT, bool L2_HINTS>
+          int SPLIT, bool L2_HINTS, bool SHARE_B>
 __global__ void __launch_bounds__(fp8_threads(BLOCK_M), 1) fp8_gemm_kernel(const __grid_constant__ Fp8GemmParams p) {
   using Storage = Fp8SharedStorage<BLOCK_M, BLOCK_N, STAGES, SPLIT>;
   constexpr int kMathThreads = fp8_math_threads(BLOCK_M);
@@ -270,6 +276,7 @@ __global__ void __launch_bounds__(fp8_threads(BLOCK_M), 1) fp8_gemm_kernel(const
                 "OVERLAP: one 64-row wave per warpgroup, BLOCK_N <= 128, with promotion");
   static_assert(kFp8ProducerRegs * 128 + kFp8ConsumerRegs * kMathThreads <= 65536, "register file");
   static_assert(SPLIT == 1 || (CLUSTER == 1 && !NO_PROMOTION), "split-K: no multicast pairs, with promotion");
+  static_assert(!SHARE_B || CLUSTER == 2, "B pairs: a 2-CTA cluster");
 
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   Storage& ss = *reinterpret_cast<Storage*>(smem_raw);
@@ -291,7 +298,7 @@ __global__ void __launch_bounds__(fp8_threads(BLOCK_M), 1) fp8_gemm_kernel(const
         split.init();  // before sync.init(), whose fence publishes every barrier to the cluster
         sync.init();
       },
-      [&] { fp8_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N, SPLIT, L2_HINTS>(p, ss, sync, rank, kbs); },
+      [&] { fp8_produce<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, SWIZZLE_N, SPLIT, L2_HINTS, SHARE_B>(p, ss, sync, rank, kbs); },
       [&] {
         if constexpr (OVERLAP) fp8_consume_overlapped<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER>(p, ss, sync, kbs, split);
         else fp8_consume<L, BLOCK_M, BLOCK_N, STAGES, CLUSTER, NO_PROMOTION>(p, ss, sync, kbs, split);
