@@ -311,11 +311,9 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
     return fmt::format("SPLIT_K={} needs K >= {} (one 64-wide K block per split at least)", c.split,
                        (c.split - 1) * sm90::kBlockK16 + 1);
   if (c.split > dev.num_sms) return "SPLIT_K must not exceed the SMs";
-  if (std::string why = sm90_common::check_cluster(c.cluster, c.split, c.swizzle_n, !c.share_b, dev); !why.empty())
+  if (std::string why = sm90_common::check_cluster(c.cluster, c.split, c.swizzle_n, c.share_b, dev); !why.empty())
     return why;
-  if (c.share_b != 0 && c.share_b != 1) return "SHARE_B must be 0 or 1";
   if (c.l2_hints != 0 && c.l2_hints != 1) return "L2_HINTS must be 0 or 1";
-  if (c.share_b && c.cluster != 2) return "SHARE_B=1 needs CLUSTER=2 (it says what the pairs share)";
   if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
     return fmt::format("the contiguous_indices layout needs BLOCK_M <= the expert alignment {}", kContiguousAlignment);
   const int smem = storage_bytes(c.block_m, c.block_n, p.d, c.stages, c.split);
@@ -359,7 +357,8 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   }
   const double row_bytes = sm90::kStageRowBytes, elem = dtype_size(p.a);
   // What this CTA pulls from L2: the shared operand's half.
-  const double stage_bytes = (c.share_b ? bm + bn / 2 : bm / c.cluster + bn) * row_bytes;
+  const auto boxes = sm90_common::operand_boxes(c.block_m, c.block_n, c.cluster, c.share_b);
+  const double stage_bytes = double(boxes.a_rows + boxes.b_rows) * row_bytes;
   const double valid_rows = rows * groups;
   const double a_loaded = tiles * num_kb * (bm - oob) * row_bytes, b_loaded = tiles * num_kb * bn * row_bytes;
   const double a_unique = valid_rows * k * elem, b_unique = groups * double(p.n) * k * elem;
@@ -427,16 +426,14 @@ TileConfig choose_tile(const ProblemDesc& p, const DeviceSpec& dev) {
 std::vector<TmaDesc> tensor_maps(const TileConfig& t, const GroupedGemmArgs& g) {
   const bool masked = g.layout == Layout::masked;
   const int groups = masked ? g.num_groups : 1;  // A and D are batched only if masked
-  // A: [m, K] (masked: [G, max_m, K]); B: [G, N, K]; rows of 64 elements (128 bytes), 128B swizzle.
-  // The box of the operand a pair shares (A, or B with SHARE_B) is half its tile: a multicast half,
-  // or half of a tile loaded in two.
+  // A: [m, K] (masked: [G, max_m, K]); B: [G, N, K]; rows of 64 elements (128 bytes), 128B swizzle;
+  // boxes of what one CTA of a pair loads (operand_boxes).
+  const auto boxes = sm90_common::operand_boxes(t.block_m, t.block_n, t.cluster, t.share_b);
   std::vector<TmaDesc> maps = {
       tma_matrix("a", g.a.data, tma_type(g.a.dtype), 2, g.m, g.k, g.a.ld, groups, g.a.batch_stride,
-                 static_cast<std::uint32_t>(t.share_b ? t.block_m : t.block_m / t.cluster), sm90::kBlockK16,
-                 TmaSwizzle::b128, masked),
+                 static_cast<std::uint32_t>(boxes.a_rows), sm90::kBlockK16, TmaSwizzle::b128, masked),
       tma_matrix("b", g.b.data, tma_type(g.b.dtype), 2, g.n, g.k, g.b.ld, g.num_groups, g.b.batch_stride,
-                 static_cast<std::uint32_t>(t.share_b ? t.block_n / 2 : t.block_n), sm90::kBlockK16,
-                 TmaSwizzle::b128, true),
+                 static_cast<std::uint32_t>(boxes.b_rows), sm90::kBlockK16, TmaSwizzle::b128, true),
   };
   if (g.d.dtype != DType::fp32) {
     // D: one box per column chunk of a consumer warpgroup's rows of the swizzled smem tile

@@ -53,11 +53,12 @@ int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int bloc
   return persistent_grid(tiles * split, dev, split * cluster, p.layout == Layout::masked);
 }
 
-std::string check_cluster(int cluster, int split, int swizzle_n, bool pairs_along_n, const DeviceSpec& dev) {
+std::string check_cluster(int cluster, int split, int swizzle_n, int share_b, const DeviceSpec& dev) {
   if (cluster != 1 && cluster != 2) return "CLUSTER must be 1 or 2";
-  if (cluster == 1) return {};
+  if (share_b != 0 && share_b != 1) return "SHARE_B must be 0 or 1";
+  if (cluster == 1) return share_b ? "SHARE_B=1 needs CLUSTER=2 (it says what the pairs share)" : "";
   if (split > 1) return "CLUSTER=2 needs SPLIT_K=1 (a cluster holds multicast pairs or K splits)";
-  if (pairs_along_n && swizzle_n % 2 != 0) return "SWIZZLE_N must be even with CLUSTER=2 (pairs share an m-block)";
+  if (!share_b && swizzle_n % 2 != 0) return "SWIZZLE_N must be even with CLUSTER=2 (pairs share an m-block)";
   if (dev.num_sms < 2) return "CLUSTER=2 needs two SMs";
   return {};
 }

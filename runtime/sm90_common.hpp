@@ -34,10 +34,20 @@ int persistent_grid(double units, const DeviceSpec& dev, int cluster, bool maske
 // each, in clusters of `split` x `cluster` CTAs (K splits or multicast pairs).
 int grid_size(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int split, int cluster);
 
-// Why a cluster shape cannot run (an empty string when it can): CLUSTER 1 or 2; pairs (CLUSTER=2)
-// are not split-K clusters; pairs of consecutive tiles (`pairs_along_n`) share an m-block only if
-// the scheduler's bands have an even width; a pair needs two SMs.
-std::string check_cluster(int cluster, int split, int swizzle_n, bool pairs_along_n, const DeviceSpec& dev);
+// Why a cluster shape cannot run (an empty string when it can): CLUSTER 1 or 2; SHARE_B 0 or 1, and 1
+// only for pairs; pairs (CLUSTER=2) are not split-K clusters; pairs of consecutive tiles (A pairs)
+// share an m-block only if the scheduler's bands have an even width; a pair needs two SMs.
+std::string check_cluster(int cluster, int split, int swizzle_n, int share_b, const DeviceSpec& dev);
+
+// The rows of A and of B one CTA loads per stage, which are also the TMA maps' boxes: a pair
+// (cluster = 2) loads half of the operand it shares -- A, or B with share_b -- (a multicast half, or
+// half of a tile it loads in two) and the other whole.
+struct OperandBoxes {
+  int a_rows, b_rows;
+};
+constexpr OperandBoxes operand_boxes(int block_m, int block_n, int cluster, bool share_b) {
+  return share_b ? OperandBoxes{block_m, block_n / 2} : OperandBoxes{block_m / cluster, block_n};
+}
 
 // Throws Unsupported when the scheduler's int tile indices could overflow.
 void check_tile_range(const ProblemDesc& p, const DeviceSpec& dev, int block_m, int block_n, int swizzle_n,

@@ -333,10 +333,8 @@ std::string check_config(const TileConfig& c, const ProblemDesc& p, const Device
     return "OVERLAP must be 0, or 1 with BLOCK_M <= 128 and BLOCK_N <= 128 (three accumulators)";
   if (c.swizzle_n < 1 || c.swizzle_n > 64) return "SWIZZLE_N must be in [1, 64]";
   if (c.l2_hints != 0 && c.l2_hints != 1) return "L2_HINTS must be 0 or 1";
-  if (std::string why = sm90_common::check_cluster(c.cluster, c.split, c.swizzle_n, !c.share_b, dev); !why.empty())
+  if (std::string why = sm90_common::check_cluster(c.cluster, c.split, c.swizzle_n, c.share_b, dev); !why.empty())
     return why;
-  if (c.share_b != 0 && c.share_b != 1) return "SHARE_B must be 0 or 1";
-  if (c.share_b && c.cluster != 2) return "SHARE_B=1 needs CLUSTER=2 (it says what the pairs share)";
   if (p.layout == Layout::contiguous_indices && c.block_m > kContiguousAlignment)
     return fmt::format("the contiguous_indices layout needs BLOCK_M <= the expert alignment {}", kContiguousAlignment);
   if (sm90::sfa_box_rows(p.layout, c.block_m) > 256)
@@ -370,8 +368,8 @@ double estimate_cycles(const TileConfig& c, const ProblemDesc& p, const DeviceSp
   const double sms = std::max(1, dev.num_sms);
 
   // A multicast pair loads half of the operand it shares (A, or B with SHARE_B) per CTA.
-  const double halve_a = c.cluster == 2 && !c.share_b ? 0.5 : 1, halve_b = c.share_b ? 0.5 : 1;
-  const double stage_bytes = (halve_a * c.block_m + halve_b * c.block_n) * sm90::kBlockK + c.block_m * 4.0;
+  const auto boxes = sm90_common::operand_boxes(c.block_m, c.block_n, c.cluster, c.share_b);
+  const double stage_bytes = double(boxes.a_rows + boxes.b_rows) * sm90::kBlockK + c.block_m * 4.0;
   const double feed = stage_bytes / std::min(kSmFeed, kL2FeedPerSm * sms / grid);
   const double valid_rows = plan.rows * plan.groups;
   const double unique = plan.groups * p.n * double(p.k) + valid_rows * p.k;
@@ -463,16 +461,14 @@ std::array<TmaDesc, 4> tensor_maps(const TileConfig& t, const GroupedGemmArgs& g
   const int groups = masked ? g.num_groups : 1;  // A, its scales and D are batched only if masked
   const i64 kb = (g.k + sm90::kBlockK - 1) / sm90::kBlockK;
   const int swizzle = sm90::d_swizzle_bytes(t.block_n);
+  const auto boxes = sm90_common::operand_boxes(t.block_m, t.block_n, t.cluster, t.share_b);
   return {
-      // A: [m, K] (masked: [G, max_m, K]); B: [G, N, K]; 128-byte rows of K, 128-byte swizzle. The
-      // box of the operand a pair shares (A, or B with SHARE_B) is half its tile: a multicast half,
-      // or half of a tile loaded in two.
+      // A: [m, K] (masked: [G, max_m, K]); B: [G, N, K]; 128-byte rows of K, 128-byte swizzle; boxes
+      // of what one CTA of a pair loads (operand_boxes).
       tma_matrix("a", g.a.data, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, g.m, g.k, g.a.ld, groups, g.a.batch_stride,
-                 static_cast<std::uint32_t>(t.share_b ? t.block_m : t.block_m / t.cluster), sm90::kBlockK,
-                 TmaSwizzle::b128, masked),
+                 static_cast<std::uint32_t>(boxes.a_rows), sm90::kBlockK, TmaSwizzle::b128, masked),
       tma_matrix("b", g.b.data, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, g.n, g.k, g.b.ld, g.num_groups,
-                 g.b.batch_stride, static_cast<std::uint32_t>(t.share_b ? t.block_n / 2 : t.block_n), sm90::kBlockK,
-                 TmaSwizzle::b128, true),
+                 g.b.batch_stride, static_cast<std::uint32_t>(boxes.b_rows), sm90::kBlockK, TmaSwizzle::b128, true),
       // A scales, M-major: one row of m floats per K block, ld apart; a box is one K block's
       // scales of the tile's rows.
       tma_matrix("a_scales", g.a_scales.data, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 4, kb, g.m, g.a_scales.ld, groups,

@@ -60,18 +60,11 @@ __device__ __forceinline__ void bf16_produce(const Bf16GemmParams& p, Storage& s
                                              SplitRange<SPLIT> kbs) {
   // Out-of-bounds rows and K columns are zero-filled by TMA and still count towards the bytes.
   constexpr u32 kStageBytes = (BLOCK_M + BLOCK_N) * kStageRowBytes;
-  // The operand a pair shares comes in halves (the map's box), the other whole.
-  constexpr int kPartsA = SHARE_B ? 1 : CLUSTER, kPartsB = SHARE_B ? 2 : 1;
-  using Evict = OperandEvict<L2_HINTS>;
   ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT, SHARE_B> sched(p.m, p.n, p.num_groups, p.groups,
                                                                                  rank);
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
-    const Tile& t = s.tile;
-    const int k0 = kb * kBlockK16;
-    load_stage_rows<BLOCK_M, kPartsA, L == Layout::masked, Evict::a>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0,
-                                                           t.group, rank, s.multicast && !SHARE_B);
-    load_stage_rows<BLOCK_N, kPartsB, true, Evict::b>(&p.map_b, ptx::shared_addr(ss.b[stage]), bar, k0, t.n_block * BLOCK_N,
-                                            t.group, rank, s.multicast && SHARE_B);
+    load_stage_ab<BLOCK_M, BLOCK_N, CLUSTER, SHARE_B, L == Layout::masked, L2_HINTS>(
+        &p.map_a, ptx::shared_addr(ss.a[stage]), &p.map_b, ptx::shared_addr(ss.b[stage]), bar, kb * kBlockK16, s, rank);
   };
   produce_steps(sync, sched, kbs.begin, kbs.end, kStageBytes, load);
 }

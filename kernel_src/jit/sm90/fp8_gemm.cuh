@@ -72,24 +72,19 @@ __device__ __forceinline__ void fp8_produce(const Fp8GemmParams& p, Storage& ss,
                                             const Fp8Sync<BLOCK_M, BLOCK_N, STAGES, CLUSTER>& sync, u32 rank,
                                             SplitRange<SPLIT> kbs) {
   constexpr bool kMasked = L == Layout::masked;
-  using Evict = OperandEvict<L2_HINTS>;
   constexpr u32 kStageBytes = BLOCK_M * kBlockK + BLOCK_N * kBlockK + sfa_box_rows(L, BLOCK_M) * 4;
-  // The operand a pair shares comes in halves (the map's box), the other whole.
-  constexpr int kPartsA = SHARE_B ? 1 : CLUSTER, kPartsB = SHARE_B ? 2 : 1;
   ClusterScheduler<L, BLOCK_M, BLOCK_N, SWIZZLE_N, CLUSTER, SPLIT, SHARE_B> sched(p.m, p.n, p.num_groups, p.groups,
                                                                                  rank);
   const auto load = [&](const Step& s, int kb, u32 stage, u32 bar) {
     const Tile& t = s.tile;
     const int k0 = kb * kBlockK;
-    load_stage_rows<BLOCK_M, kPartsA, kMasked, Evict::a>(&p.map_a, ptx::shared_addr(ss.a[stage]), bar, k0, t.row0,
-                                                         t.group, rank, s.multicast && !SHARE_B);
+    load_stage_ab<BLOCK_M, BLOCK_N, CLUSTER, SHARE_B, kMasked, L2_HINTS>(
+        &p.map_a, ptx::shared_addr(ss.a[stage]), &p.map_b, ptx::shared_addr(ss.b[stage]), bar, k0, s, rank);
     const u32 sfa_dst = ptx::shared_addr(ss.sfa[stage]);
     // The offsets layout starts tiles on any row: its box starts 16-byte aligned (smem.cuh).
     const int sfa_row = L == Layout::contiguous_offsets ? (t.row0 & ~3) : t.row0;
     if constexpr (kMasked) ptx::tma_load_3d(sfa_dst, &p.map_sfa, bar, sfa_row, kb, t.group);
     else ptx::tma_load_2d(sfa_dst, &p.map_sfa, bar, sfa_row, kb);
-    load_stage_rows<BLOCK_N, kPartsB, true, Evict::b>(&p.map_b, ptx::shared_addr(ss.b[stage]), bar, k0,
-                                                      t.n_block * BLOCK_N, t.group, rank, s.multicast && SHARE_B);
     // The K block's B scales (first and second scale block of the tile's columns), by cp.async:
     // 4-byte copies need no alignment, and their completion is the stage's second arrival.
     const BScaleBlocks<BLOCK_N> b(p, t.group, t.n_block * BLOCK_N);

@@ -221,6 +221,22 @@ __device__ __forceinline__ void load_stage_rows(const void* map, u32 dst, u32 ba
   }
 }
 
+// The producer: the A and B tiles of stage `kb` of step `s` (k0 = its first K element), both into
+// `bar`. With CLUSTER = 2 the operand the pair shares -- A, or B with SHARE_B -- comes in two boxes,
+// this CTA's multicast to both when the step says so; the other operand comes whole. L2_HINTS: see
+// OperandEvict. A_GROUPED: A's map is 3-D (masked).
+template <int BLOCK_M, int BLOCK_N, int CLUSTER, bool SHARE_B, bool A_GROUPED, bool L2_HINTS>
+__device__ __forceinline__ void load_stage_ab(const void* map_a, u32 a_dst, const void* map_b, u32 b_dst, u32 bar,
+                                              int k0, const Step& s, u32 rank) {
+  using Evict = OperandEvict<L2_HINTS>;
+  constexpr int kPartsA = SHARE_B ? 1 : CLUSTER, kPartsB = SHARE_B ? 2 : 1;
+  const Tile& t = s.tile;
+  load_stage_rows<BLOCK_M, kPartsA, A_GROUPED, Evict::a>(map_a, a_dst, bar, k0, t.row0, t.group, rank,
+                                                          s.multicast && !SHARE_B);
+  load_stage_rows<BLOCK_N, kPartsB, true, Evict::b>(map_b, b_dst, bar, k0, t.n_block * BLOCK_N, t.group, rank,
+                                                    s.multicast && SHARE_B);
+}
+
 // The producer thread's walk, shared by the SM90 GEMMs: every step of `sched` (a
 // ClusterScheduler), its K blocks [kb_begin, kb_end) into the pipeline (all of K, or this CTA's
 // share under split-K; never empty) -- load(step, kb, stage, full barrier)
